@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh clone: `make run` and `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+DEV := COMPLIANCE_ENV=development FLASK_APP=wsgi
+
+.PHONY: run test lint install migrate demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(DEV) $(FLASK) db upgrade
+
+demo: migrate
+	$(DEV) $(FLASK) demo load
+
+run: demo
+	@$(DEV) $(FLASK) demo logins
+	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# The whole suite on SQLite, then the database tests again on a throwaway PostgreSQL database.
+test: lint
+	$(PY) -m pytest
+	scripts/with-test-postgres $(PY) -m pytest -m db -q
+
+bench: install
+	$(PY) bench/bench_rules.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,87 @@
+"""`flask` commands for operators: migrations, demo data, housekeeping."""
+
+import click
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from compliance import clock
+from compliance.db import get_engine
+from compliance.migrations import runner
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(demo_group)
+    app.cli.add_command(maintenance_group)
+
+
+@click.group("db", help="Database schema (Alembic migrations).")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Apply migrations up to REVISION (default: the latest).")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    runner.upgrade(get_engine(), revision)
+    click.echo(f"Database migrated to {revision}.")
+
+
+@db_group.command("downgrade", help="Revert migrations down to REVISION.")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    runner.downgrade(get_engine(), revision)
+
+
+@db_group.command("revision", help="Autogenerate a migration from the models (developers).")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    runner.revision(get_engine(), message)
+
+
+@db_group.command("current", help="Show the revision the database is at.")
+def db_current() -> None:
+    runner.current(get_engine())
+
+
+@click.group("demo", help="Demonstration data (never in production).")
+def demo_group() -> None:
+    pass
+
+
+@demo_group.command("load", help="Load the demo accounts; running it again changes nothing.")
+def demo_load() -> None:
+    from flask import current_app
+
+    from compliance.demo import load_demo
+
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("demo data is refused in production")
+    with Session(get_engine(), expire_on_commit=False) as db:
+        created = load_demo(db, today=clock.today(), now=clock.now())
+    click.echo(f"Demo data ready ({created} new rows).")
+
+
+@click.group("maintenance", help="Housekeeping a scheduler can run.")
+def maintenance_group() -> None:
+    pass
+
+
+@maintenance_group.command("prune-login-attempts",
+                           help="Delete login attempts older than the throttle window.")
+def prune_login_attempts() -> None:
+    from compliance.security import throttle
+
+    with Session(get_engine()) as db:
+        count = throttle.prune(db, now=clock.now())
+        db.commit()
+    click.echo(f"Deleted {count} old login attempts.")
+
+
+@demo_group.command("logins", help="Print the demo accounts and their password.")
+def demo_logins() -> None:
+    from compliance.demo import DEMO_LOGINS, DEMO_PASSWORD
+
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}) at http://127.0.0.1:5000")
+    for role, email in DEMO_LOGINS:
+        click.echo(f"  {role:<11} {email}")

@@ -1,0 +1,81 @@
+"""Configuration: safe defaults, overridden by the environment.
+
+Every setting a deployment may change is read here and nowhere else, so the README's
+configuration table has one source.
+"""
+
+import os
+import secrets
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when the configuration would run the service unsafely."""
+
+
+def load_config(
+    instance_path: Path, environ: dict[str, str] | None = None, overrides: dict | None = None
+) -> dict:
+    """Build the Flask config mapping from the environment, then apply `overrides`.
+
+    Production is the default so that a forgotten variable fails closed: it refuses to
+    start without `SECRET_KEY` and serves cookies only over HTTPS.
+    """
+    env = os.environ if environ is None else environ
+    overrides = overrides or {}
+    mode = overrides.get("ENV_NAME") or env.get("COMPLIANCE_ENV", "production")
+    if mode not in ENVIRONMENTS:
+        raise ConfigurationError(f"COMPLIANCE_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    idle = int(env.get("SESSION_IDLE_MINUTES", "15"))
+    absolute = int(env.get("SESSION_ABSOLUTE_HOURS", "12"))
+    return {
+        "ENV_NAME": mode,
+        "DEBUG": False,
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(mode, instance_path, env),
+        "DATABASE_URL": env.get(
+            "DATABASE_URL", f"sqlite:///{instance_path / 'compliance.db'}"
+        ),
+        "DATABASE_POOL_SIZE": int(env.get("DATABASE_POOL_SIZE", "5")),
+        "PROGRAM_TIMEZONE": ZoneInfo(env.get("PROGRAM_TIMEZONE", "America/New_York")),
+        "IPLEDGE_2026_EFFECTIVE": date.fromisoformat(
+            env.get("IPLEDGE_2026_EFFECTIVE", "2026-08-08")
+        ),
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=idle),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=absolute),
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle),
+        "INVITATION_VALID_DAYS": int(env.get("INVITATION_VALID_DAYS", "7")),
+        "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR", "0")),
+        "SESSION_COOKIE_NAME": "rems_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": mode == "production",
+        "REMEMBER_COOKIE_DURATION": timedelta(0),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+    } | overrides
+
+
+def _secret_key(mode: str, instance_path: Path, env) -> str:
+    """Return the signing key: the environment's, or in development one kept in `instance/`.
+
+    A key generated per process would log everyone out on every restart and differ between
+    workers, so development keeps one file; production must be given a key explicitly.
+    """
+    if key := env.get("SECRET_KEY"):
+        return key
+    if mode == "production":
+        raise ConfigurationError(
+            "SECRET_KEY is not set: production refuses to start without one "
+            "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()

@@ -1,0 +1,63 @@
+"""Identifiers people type at a counter: NPIs, NCPDP IDs and program patient IDs.
+
+Each carries a check character so a mistyped digit is caught where it is typed rather
+than matching somebody else's record.
+"""
+
+import secrets
+
+# Crockford's base 32 without I, L, O, U: nothing that reads as another symbol.
+PATIENT_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PATIENT_ID_BODY_LENGTH = 9
+
+
+def luhn_check_value(digits: str, base: int = 10, alphabet: str = "0123456789") -> int:
+    """Return the Luhn mod-N check value that makes `digits` + check valid."""
+    total = 0
+    for position, symbol in enumerate(reversed(digits)):
+        value = alphabet.index(symbol)
+        if position % 2 == 0:
+            value *= 2
+            value = value // base + value % base
+        total += value
+    return (base - total % base) % base
+
+
+def is_valid_npi(npi: str) -> bool:
+    """An NPI is 10 digits whose last is a Luhn check digit over `80840` + the first nine."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    return luhn_check_value("80840" + npi[:9]) == int(npi[9])
+
+
+def npi_with_check_digit(first_nine: str) -> str:
+    """Complete a 9-digit NPI stem with its check digit (demo data and tests)."""
+    return first_nine + str(luhn_check_value("80840" + first_nine))
+
+
+def is_valid_ncpdp_id(value: str) -> bool:
+    """An NCPDP provider ID is exactly seven digits."""
+    return len(value) == 7 and value.isdigit()
+
+
+def new_program_patient_id() -> str:
+    """A random, unguessable patient ID: 9 symbols (45 bits) and a Luhn mod-32 check.
+
+    Shown as `XXXXX-XXXXX` on the patient's card; the dash is optional when typed.
+    """
+    body = "".join(secrets.choice(PATIENT_ID_ALPHABET) for _ in range(PATIENT_ID_BODY_LENGTH))
+    check = luhn_check_value(body, base=32, alphabet=PATIENT_ID_ALPHABET)
+    raw = body + PATIENT_ID_ALPHABET[check]
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def normalise_program_patient_id(typed: str) -> str | None:
+    """Return the canonical form of a typed patient ID, or None when its check fails."""
+    raw = typed.strip().upper().replace("-", "").replace(" ", "")
+    raw = raw.replace("O", "0").replace("I", "1").replace("L", "1")
+    if len(raw) != PATIENT_ID_BODY_LENGTH + 1 or any(c not in PATIENT_ID_ALPHABET for c in raw):
+        return None
+    expected = luhn_check_value(raw[:-1], base=32, alphabet=PATIENT_ID_ALPHABET)
+    if PATIENT_ID_ALPHABET[expected] != raw[-1]:
+        return None
+    return f"{raw[:5]}-{raw[5:]}"

@@ -1,0 +1,1 @@
+"""Alembic migrations; `compliance.migrations.runner` drives them from Flask commands."""

@@ -1,0 +1,24 @@
+"""Closed vocabularies stored as plain strings, with check constraints built from them."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PRESCRIBER = "prescriber"
+    PHARMACIST = "pharmacist"
+    PATIENT = "patient"
+
+
+class CertificationStatus(StrEnum):
+    """Where a prescriber or pharmacy stands with the program."""
+
+    PENDING = "pending"
+    CERTIFIED = "certified"
+    SUSPENDED = "suspended"
+
+
+def check_in(column: str, enum: type[StrEnum]) -> str:
+    """SQL for a check constraint that keeps `column` inside `enum`'s values."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return f"{column} IN ({values})"

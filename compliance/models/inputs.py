@@ -1,0 +1,151 @@
+"""Input models: every value a person or system sends is validated here before a row is built.
+
+Table models skip validation (SQLModel), so these non-table models are the one place the
+rules for names, NPIs, NCPDP IDs, dates and passwords live. Forms and, later, the API map
+their errors back onto fields.
+"""
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, EmailStr, StringConstraints, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from sqlmodel import SQLModel
+
+from compliance.identifiers import is_valid_ncpdp_id, is_valid_npi
+
+from .enums import CertificationStatus
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+
+# iPLEDGE's two categories; the rules core's program definitions supersede this list.
+PATIENT_CATEGORIES = ("can_get_pregnant", "cannot_get_pregnant")
+
+
+def _npi(value: str) -> str:
+    value = value.strip()
+    if not is_valid_npi(value):
+        raise ValueError("Enter a valid 10-digit NPI (its check digit did not match).")
+    return value
+
+
+def _ncpdp(value: str) -> str:
+    value = value.strip()
+    if not is_valid_ncpdp_id(value):
+        raise ValueError("Enter the 7-digit NCPDP ID.")
+    return value
+
+
+def _lower(value: str) -> str:
+    return value.strip().lower()
+
+
+Npi = Annotated[str, AfterValidator(_npi)]
+NcpdpId = Annotated[str, AfterValidator(_ncpdp)]
+Email = Annotated[EmailStr, AfterValidator(_lower)]
+
+
+class AccountCreate(SQLModel):
+    """What every new account needs: a name and a unique email."""
+
+    name: LongName
+    email: Email
+
+
+class PrescriberCreate(AccountCreate):
+    npi: Npi
+    practice_name: LongName
+
+
+class PharmacyCreate(SQLModel):
+    name: LongName
+    address_line: LongName
+    city: Name
+    state: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                            pattern=r"^[A-Z]{2}$")]
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True,
+                                                  pattern=r"^\d{5}(-\d{4})?$")]
+    ncpdp_id: NcpdpId
+    npi: Npi
+
+
+class PharmacistCreate(AccountCreate):
+    pharmacy_id: int
+    responsible: bool = False
+
+
+class Certification(SQLModel):
+    """An admin's certification decision: dates of the period in force."""
+
+    status: str
+    certified_on: date | None = None
+    expires_on: date | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        if value not in set(CertificationStatus):
+            raise ValueError("Choose a certification status.")
+        return value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "Certification":
+        if self.status == CertificationStatus.CERTIFIED and not (
+            self.certified_on and self.expires_on
+        ):
+            raise PydanticCustomError("dates", "A certification needs both dates.")
+        if self.certified_on and self.expires_on and self.expires_on <= self.certified_on:
+            raise PydanticCustomError(
+                "dates", "The expiry date must come after the certification date."
+            )
+        return self
+
+
+class PatientCreate(SQLModel):
+    """A prescriber's registration of a patient; `today` bounds the date of birth."""
+
+    given_name: Name
+    family_name: Name
+    date_of_birth: date
+    email: Email
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30,
+                                            pattern=r"^[0-9+() .-]*$")] = ""
+    category: str
+    category_reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
+                                                      max_length=500)]
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in PATIENT_CATEGORIES:
+            raise ValueError("Choose the patient's category.")
+        return value
+
+
+class PasswordSet(SQLModel):
+    """A new password: long enough to resist guessing, short enough to hash quickly."""
+
+    password: str
+    confirm: str
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, value: str) -> str:
+        if len(value) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+        if len(value) > MAX_PASSWORD_LENGTH:
+            raise ValueError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+        if len(set(value)) < 5:
+            raise ValueError("Use a less repetitive password.")
+        return value
+
+    @field_validator("confirm")
+    @classmethod
+    def _matches(cls, value: str, info) -> str:
+        if info.data.get("password") not in (None, value):
+            raise ValueError("The two passwords differ.")
+        return value
+

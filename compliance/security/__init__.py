@@ -1,0 +1,1 @@
+"""Security building blocks: password hashing, login throttling, response headers."""

@@ -1,0 +1,89 @@
+"""Login throttling that slows guessing without handing attackers a lockout weapon.
+
+Three counters over a sliding window of failed attempts:
+
+* account + address: five failures lock that pair for the window. The owner, signing in
+  from their own address, is unaffected by an attacker elsewhere.
+* address: many failures from one address, across accounts (credential stuffing), block
+  that address for the window.
+* account, from all addresses: past a limit, the account accepts one attempt per
+  `ACCOUNT_SLOWDOWN` from anywhere. A distributed attacker gets one guess a minute and the
+  owner waits at most that long: slowed, never locked out.
+
+Counts start again after a successful sign-in for the same account and address.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from compliance.models import LoginAttempt
+
+WINDOW = timedelta(minutes=15)
+PAIR_LIMIT = 5
+ADDRESS_LIMIT = 30
+ACCOUNT_LIMIT = 10
+ACCOUNT_SLOWDOWN = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: timedelta = timedelta(0)
+
+    @property
+    def retry_after_seconds(self) -> int:
+        return max(1, int(self.retry_after.total_seconds() + 0.999))
+
+
+def check(session: Session, *, email: str, address: str, now: datetime) -> Verdict:
+    """May this address try a password for this account now? If not, for how long not."""
+    since = now - WINDOW
+    pair = _failures(session, since, LoginAttempt.email == email,
+                     LoginAttempt.address == address, after=_last_success(session, email, address))
+    if len(pair) >= PAIR_LIMIT:
+        return Verdict(False, pair[PAIR_LIMIT - 1] + WINDOW - now)
+    by_address = _failures(session, since, LoginAttempt.address == address)
+    if len(by_address) >= ADDRESS_LIMIT:
+        return Verdict(False, by_address[ADDRESS_LIMIT - 1] + WINDOW - now)
+    by_account = _failures(session, since, LoginAttempt.email == email)
+    if len(by_account) >= ACCOUNT_LIMIT and now - by_account[0] < ACCOUNT_SLOWDOWN:
+        return Verdict(False, by_account[0] + ACCOUNT_SLOWDOWN - now)
+    return Verdict(True)
+
+
+def note_attempt(session: Session, *, email: str, address: str, succeeded: bool,
+                 now: datetime) -> None:
+    """Record an attempt in the caller's transaction."""
+    session.add(LoginAttempt(email=email, address=address, succeeded=succeeded, attempted_at=now))
+
+
+def prune(session: Session, *, now: datetime) -> int:
+    """Delete attempts older than any window looks at; returns how many went."""
+    result = session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < now - WINDOW))
+    return result.rowcount
+
+
+def _failures(session: Session, since: datetime, *conditions, after: datetime | None = None
+              ) -> list[datetime]:
+    """Times of failed attempts matching `conditions`, newest first, capped at the largest
+    limit so that a flood never makes this query slow."""
+    query = select(LoginAttempt.attempted_at).where(
+        LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since, *conditions
+    )
+    if after is not None:
+        query = query.where(LoginAttempt.attempted_at > after)
+    limit = max(PAIR_LIMIT, ADDRESS_LIMIT, ACCOUNT_LIMIT)
+    query = query.order_by(LoginAttempt.attempted_at.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def _last_success(session: Session, email: str, address: str) -> datetime | None:
+    return session.scalar(
+        select(func.max(LoginAttempt.attempted_at)).where(
+            LoginAttempt.email == email, LoginAttempt.address == address,
+            LoginAttempt.succeeded.is_(True),
+        )
+    )

@@ -1,0 +1,32 @@
+"""How a use case says no: errors tied to the input field that caused them."""
+
+from pydantic import ValidationError
+
+
+class Refused(Exception):
+    """A request the rules do not allow; `errors` maps field names ('' for the whole form)
+    to plain sentences the person can act on."""
+
+    def __init__(self, errors: dict[str, str] | str):
+        self.errors = {"": errors} if isinstance(errors, str) else dict(errors)
+        super().__init__("; ".join(self.errors.values()))
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> "Refused":
+        """Turn pydantic's errors into one sentence per field."""
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            errors.setdefault(field, _sentence(error))
+        return cls(errors)
+
+
+def _sentence(error: dict) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return "This field is required."
+    if error["type"] == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
+        return "This field is required."
+    if error["type"] == "string_pattern_mismatch":
+        return "This value is not in the expected format."
+    return message[:1].upper() + message[1:]

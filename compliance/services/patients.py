@@ -1,0 +1,96 @@
+"""Patients as their prescriber registers and sees them."""
+
+from datetime import date, datetime
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from compliance import audit
+from compliance.identifiers import new_program_patient_id
+from compliance.models import CertificationStatus, PatientProfile, PrescriberProfile, Role, User
+from compliance.models.inputs import PatientCreate
+
+from .errors import Refused
+from .invitations import issue_invitation
+
+
+def register_patient(db: Session, *, prescriber: PrescriberProfile, data: dict, now: datetime,
+                     today: date, invitation_days: int) -> tuple[PatientProfile, str]:
+    """Enroll a patient under `prescriber`: the account, the profile with a new program
+    patient ID, and an invitation link; returns the profile and the link's token."""
+    refuse_unless_certified(prescriber, today)
+    try:
+        entry = PatientCreate.model_validate(data)
+    except ValidationError as exc:
+        raise Refused.from_validation(exc) from None
+    if entry.date_of_birth >= today:
+        raise Refused({"date_of_birth": "The date of birth must be in the past."})
+    if entry.date_of_birth.year < today.year - 120:
+        raise Refused({"date_of_birth": "Check the year of birth."})
+    if db.scalar(select(User.id).where(User.email == entry.email)) is not None:
+        raise Refused({"email": "An account with this email already exists."})
+    user = User(email=entry.email, name=f"{entry.given_name} {entry.family_name}",
+                role=Role.PATIENT)
+    db.add(user)
+    db.flush()
+    patient = PatientProfile(
+        user_id=user.id, prescriber_id=prescriber.id, program_patient_id=_unused_patient_id(db),
+        **entry.model_dump(exclude={"email"}),
+    )
+    db.add(patient)
+    db.flush()
+    audit.record(db, "patient.registered", "patient", patient.id,
+                 summary={"program_patient_id": patient.program_patient_id,
+                          "category": patient.category})
+    token = issue_invitation(db, user=user, issued_by=audit.current_actor_id(), now=now,
+                             valid_days=invitation_days)
+    db.commit()
+    return patient, token
+
+
+def refuse_unless_certified(prescriber: PrescriberProfile, today: date) -> None:
+    """Only a prescriber whose certification is in force may enroll or act for patients."""
+    in_force = (
+        prescriber.certification_status == CertificationStatus.CERTIFIED
+        and prescriber.certified_on is not None and prescriber.certified_on <= today
+        and prescriber.certification_expires_on is not None
+        and today < prescriber.certification_expires_on
+    )
+    if not in_force:
+        raise Refused("Your prescriber certification is not in force; the program "
+                      "administrator must certify you before you can enroll patients.")
+
+
+def list_patients(db: Session, *, prescriber: PrescriberProfile, page: int, per_page: int
+                  ) -> tuple[list[tuple[PatientProfile, User]], int]:
+    """One page of the prescriber's patients by name, and the total count."""
+    mine = PatientProfile.prescriber_id == prescriber.id
+    total = db.scalar(select(func.count()).select_from(PatientProfile).where(mine))
+    rows = db.execute(
+        select(PatientProfile, User).join(User, User.id == PatientProfile.user_id).where(mine)
+        .order_by(PatientProfile.family_name, PatientProfile.given_name, PatientProfile.id)
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    audit.record(db, "patient.list_viewed", "prescriber", prescriber.id,
+                 summary={"page": page, "shown": len(rows)})
+    db.commit()
+    return [tuple(row) for row in rows], total
+
+
+def view_patient(db: Session, *, patient: PatientProfile) -> User:
+    """Record that the current user read this patient's record; returns the account."""
+    audit.record(db, "patient.viewed", "patient", patient.id)
+    user = db.get(User, patient.user_id)
+    db.commit()
+    return user
+
+
+def _unused_patient_id(db: Session) -> str:
+    """A fresh ID; with 45 random bits a clash is rare, but never silently tolerated."""
+    for _ in range(5):
+        candidate = new_program_patient_id()
+        taken = select(PatientProfile.id).where(PatientProfile.program_patient_id == candidate)
+        if db.scalar(taken) is None:
+            return candidate
+    raise RuntimeError("could not draw an unused program patient ID")

@@ -1,0 +1,13 @@
+"""Server-rendered pages, one blueprint per audience."""
+
+from flask import Flask
+
+from compliance.web import admin, auth, errors, patient, pharmacist, prescriber
+from compliance.web.navigation import inject_navigation
+
+
+def init_app(app: Flask) -> None:
+    for blueprint in (auth.bp, admin.bp, prescriber.bp, pharmacist.bp, patient.bp):
+        app.register_blueprint(blueprint)
+    app.context_processor(inject_navigation)
+    errors.init_app(app)

@@ -1,0 +1,176 @@
+"""The program administrator's pages: prescribers, pharmacies, pharmacists, accounts."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from compliance import clock
+from compliance.auth import get_or_404, roles_required
+from compliance.db import get_session
+from compliance.models import PatientProfile, PharmacistProfile, Pharmacy, PrescriberProfile, User
+from compliance.services import accounts, organisations
+from compliance.services.errors import Refused
+from compliance.web.forms import (
+    ActionForm,
+    CertificationForm,
+    PharmacistForm,
+    PharmacyForm,
+    PrescriberForm,
+)
+from compliance.web.pages import Page, form_page, show_invitation
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+admin_only = roles_required("admin")
+
+
+@bp.get("/")
+@admin_only
+def home():
+    db = get_session()
+    counts = {label: db.scalar(select(func.count()).select_from(model)) for label, model in (
+        ("Prescribers", PrescriberProfile), ("Pharmacies", Pharmacy),
+        ("Patients", PatientProfile), ("Accounts", User))}
+    return render_template("admin/home.html", counts=counts)
+
+
+@bp.get("/prescribers")
+@admin_only
+def prescribers():
+    query = (select(PrescriberProfile, User).join(User, User.id == PrescriberProfile.user_id)
+             .order_by(User.name, PrescriberProfile.id))
+    page = Page.of(get_session(), query, request.args.get("page"))
+    return render_template("admin/prescribers.html", page=page)
+
+
+@bp.route("/prescribers/new", methods=["GET", "POST"])
+@admin_only
+def new_prescriber():
+    form = PrescriberForm()
+    if form.validate_on_submit():
+        try:
+            _, token = organisations.create_prescriber(
+                get_session(), data=form.values(), now=clock.now(),
+                invitation_days=current_app.config["INVITATION_VALID_DAYS"])
+        except Refused as exc:
+            form.show_refusal(exc)
+        else:
+            return show_invitation(token, f"Prescriber {form.name.data} registered.")
+    return form_page("admin/prescriber_new.html", form)
+
+
+@bp.route("/prescribers/<int:prescriber_id>/certification", methods=["GET", "POST"])
+@admin_only
+def prescriber_certification(prescriber_id: int):
+    db = get_session()
+    profile = get_or_404(db, PrescriberProfile, prescriber_id)
+    owner = db.get(User, profile.user_id)
+    return _certification_page(profile, f"{owner.name} (NPI {profile.npi})",
+                               url_for("admin.prescribers"))
+
+
+@bp.get("/pharmacies")
+@admin_only
+def pharmacies():
+    query = select(Pharmacy).order_by(Pharmacy.name, Pharmacy.id)
+    page = Page.of(get_session(), query, request.args.get("page"))
+    return render_template("admin/pharmacies.html", page=page)
+
+
+@bp.route("/pharmacies/new", methods=["GET", "POST"])
+@admin_only
+def new_pharmacy():
+    form = PharmacyForm()
+    if form.validate_on_submit():
+        try:
+            pharmacy = organisations.create_pharmacy(get_session(), data=form.values())
+        except Refused as exc:
+            form.show_refusal(exc)
+        else:
+            flash(f"Pharmacy {pharmacy.name} registered; certify it when ready.", "success")
+            return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy.id))
+    return form_page("admin/pharmacy_new.html", form)
+
+
+@bp.route("/pharmacies/<int:pharmacy_id>", methods=["GET", "POST"])
+@admin_only
+def pharmacy(pharmacy_id: int):
+    """A pharmacy's details and staff, with the form that adds a pharmacist."""
+    db = get_session()
+    site = get_or_404(db, Pharmacy, pharmacy_id)
+    form = PharmacistForm()
+    if form.validate_on_submit():
+        try:
+            user, token = organisations.add_pharmacist(
+                db, data={**form.values(), "pharmacy_id": site.id}, now=clock.now(),
+                invitation_days=current_app.config["INVITATION_VALID_DAYS"])
+        except Refused as exc:
+            form.show_refusal(exc)
+        else:
+            return show_invitation(token, f"Pharmacist {user.name} added to {site.name}.")
+    staff = db.scalars(select(User).join(PharmacistProfile, PharmacistProfile.user_id == User.id)
+                       .where(PharmacistProfile.pharmacy_id == site.id).order_by(User.name))
+    return form_page("admin/pharmacy.html", form, pharmacy=site, staff=list(staff))
+
+
+@bp.route("/pharmacies/<int:pharmacy_id>/certification", methods=["GET", "POST"])
+@admin_only
+def pharmacy_certification(pharmacy_id: int):
+    site = get_or_404(get_session(), Pharmacy, pharmacy_id)
+    return _certification_page(site, f"{site.name} (NCPDP {site.ncpdp_id})",
+                               url_for("admin.pharmacy", pharmacy_id=site.id))
+
+
+@bp.get("/users")
+@admin_only
+def users():
+    query = select(User).order_by(User.role, User.name, User.id)
+    page = Page.of(get_session(), query, request.args.get("page"))
+    return render_template("admin/users.html", page=page, action_form=ActionForm())
+
+
+@bp.post("/users/<int:user_id>/<any(deactivate, reactivate):change>")
+@admin_only
+def set_user_active(user_id: int, change: str):
+    if ActionForm().validate_on_submit():
+        try:
+            user = accounts.set_active(get_session(), user_id=user_id,
+                                       active=change == "reactivate",
+                                       acting_user_id=current_user.id, now=clock.now())
+        except Refused as exc:
+            flash(exc.errors[""], "error")
+        else:
+            flash(f"{user.name} is now {'active' if user.is_active else 'deactivated'}.",
+                  "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/invitation")
+@admin_only
+def reissue_invitation(user_id: int):
+    db = get_session()
+    user = get_or_404(db, User, user_id)
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("admin.users"))
+    try:
+        token = organisations.reissue_account_invitation(
+            db, user=user, now=clock.now(),
+            invitation_days=current_app.config["INVITATION_VALID_DAYS"])
+    except Refused as exc:
+        flash(exc.errors[""], "error")
+        return redirect(url_for("admin.users"))
+    return show_invitation(token, f"New activation link for {user.name}.")
+
+
+def _certification_page(target, label: str, back: str):
+    form = CertificationForm(data={"status": target.certification_status,
+                                   "certified_on": target.certified_on,
+                                   "expires_on": target.certification_expires_on})
+    if form.validate_on_submit():
+        try:
+            organisations.certify(get_session(), target=target, data=form.values())
+        except Refused as exc:
+            form.show_refusal(exc)
+        else:
+            flash(f"Certification of {label} saved.", "success")
+            return redirect(back)
+    return form_page("admin/certification.html", form, label=label, back=back)

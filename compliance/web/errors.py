@@ -1,0 +1,58 @@
+"""Error pages in the shared layout, and problem+json under /api/."""
+
+import logging
+
+from flask import Flask, flash, g, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from compliance.api.problems import problem
+from compliance.extensions import login_manager
+
+log = logging.getLogger(__name__)
+
+ENDED = {
+    "idle_timeout": "You were signed out after 15 minutes without activity. Sign in again.",
+    "absolute_timeout": "Your session reached its time limit. Sign in again.",
+    "deactivated": "This account has been deactivated.",
+}
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    login_manager.unauthorized_handler(_sign_in_first)
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    if _wants_problem():
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return problem(status, exc.description or "", headers=headers)
+    return render_template("errors/error.html", error=exc, status=status), status
+
+
+def _csrf_failed(exc: CSRFError):
+    exc.description = ("This form expired or did not come from this site. "
+                       "Go back, reload the page and send it again.")
+    return _http_error(exc)
+
+
+def _unexpected(exc: Exception):
+    """Log with the request id; show a calm page; the transaction is rolled back at teardown."""
+    log.exception("unhandled error in request %s", g.get("request_id", "-"))
+    return _http_error(InternalServerError())
+
+
+def _sign_in_first():
+    if _wants_problem():
+        return problem(401, "Authentication is required.",
+                       headers={"WWW-Authenticate": 'Bearer realm="api"'})
+    reason = g.get("session_end_reason")
+    flash(ENDED.get(reason, "Please sign in to continue."), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

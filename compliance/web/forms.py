@@ -1,0 +1,114 @@
+"""HTML forms (Flask-WTF: CSRF on every one).
+
+The forms check only shape (present, a date, a number); the domain rules live in the input
+models and services, whose refusals `show_refusal` puts next to the offending field.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+
+from compliance.models import CertificationStatus
+from compliance.services.errors import Refused
+
+REQUIRED = InputRequired(message="This field is required.")
+
+
+class ServiceForm(FlaskForm):
+    """A form whose values go to a service as a plain dict."""
+
+    form_errors_extra: list[str]
+
+    def values(self) -> dict:
+        return {name: field.data for name, field in self._fields.items()
+                if name != "csrf_token"}
+
+    def show_refusal(self, refusal: Refused) -> None:
+        """Attach each refusal message to its field, or to the form as a whole."""
+        self.form_errors_extra = []
+        for name, message in refusal.errors.items():
+            field = self._fields.get(name)
+            if field is None or name == "csrf_token":
+                self.form_errors_extra.append(message)
+            else:
+                field.errors = [*field.errors, message]
+
+    @property
+    def all_form_errors(self) -> list[str]:
+        return [*self.form_errors, *getattr(self, "form_errors_extra", [])]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[REQUIRED, Length(max=254)])
+    password = PasswordField("Password", validators=[REQUIRED, Length(max=256)])
+
+
+class LogoutForm(FlaskForm):
+    """Logout is a POST with a CSRF token, so no other site can sign a user out."""
+
+
+class ActionForm(FlaskForm):
+    """A bare button (deactivate, re-issue a link): only the CSRF token travels."""
+
+
+class SetPasswordForm(ServiceForm):
+    password = PasswordField("New password", validators=[REQUIRED])
+    confirm = PasswordField("Repeat the password", validators=[REQUIRED])
+
+
+class PrescriberForm(ServiceForm):
+    name = StringField("Full name", validators=[REQUIRED, Length(max=200)])
+    email = EmailField("Email", validators=[REQUIRED, Length(max=254)])
+    npi = StringField("NPI", validators=[REQUIRED, Length(max=20)],
+                      description="10 digits; the last one is a check digit.")
+    practice_name = StringField("Practice", validators=[REQUIRED, Length(max=200)])
+
+
+class PharmacyForm(ServiceForm):
+    name = StringField("Pharmacy name", validators=[REQUIRED, Length(max=200)])
+    address_line = StringField("Street address", validators=[REQUIRED, Length(max=200)])
+    city = StringField("City", validators=[REQUIRED, Length(max=100)])
+    state = StringField("State", validators=[REQUIRED, Length(max=2)],
+                        description="Two-letter code, e.g. NY.")
+    postal_code = StringField("ZIP code", validators=[REQUIRED, Length(max=10)])
+    ncpdp_id = StringField("NCPDP ID", validators=[REQUIRED, Length(max=20)],
+                           description="7 digits.")
+    npi = StringField("NPI", validators=[REQUIRED, Length(max=20)])
+
+
+class PharmacistForm(ServiceForm):
+    name = StringField("Full name", validators=[REQUIRED, Length(max=200)])
+    email = EmailField("Email", validators=[REQUIRED, Length(max=254)])
+    responsible = BooleanField("Responsible pharmacist of this pharmacy")
+
+
+class CertificationForm(ServiceForm):
+    status = SelectField("Status", choices=[(s.value, s.value.capitalize())
+                                            for s in CertificationStatus])
+    certified_on = DateField("Certified on", validators=[Optional()])
+    expires_on = DateField("Expires on", validators=[Optional()],
+                           description="Certification is renewed every 12 months.")
+
+
+class PatientForm(ServiceForm):
+    given_name = StringField("Given name", validators=[REQUIRED, Length(max=100)])
+    family_name = StringField("Family name", validators=[REQUIRED, Length(max=100)])
+    date_of_birth = DateField("Date of birth", validators=[REQUIRED])
+    email = EmailField("Email", validators=[REQUIRED, Length(max=254)],
+                       description="The invitation link is for this person only.")
+    phone = StringField("Phone", validators=[Optional(), Length(max=30)])
+    category = SelectField("Category", choices=[
+        ("", "Choose…"),
+        ("can_get_pregnant", "Can get pregnant"),
+        ("cannot_get_pregnant", "Cannot get pregnant"),
+    ])
+    category_reason = TextAreaField("Reason for the category",
+                                    validators=[REQUIRED, Length(max=500)])

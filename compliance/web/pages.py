@@ -1,0 +1,60 @@
+"""Small helpers the views share: pagination and the usual ways a form page answers."""
+
+from dataclasses import dataclass
+
+from flask import render_template, url_for
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+PER_PAGE = 50
+
+
+@dataclass
+class Page:
+    """One page of a list view; the count runs on the same filtered query."""
+
+    items: list
+    number: int
+    total: int
+    per_page: int = PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @classmethod
+    def of(cls, db: Session, query: Select, requested: str | None,
+           per_page: int = PER_PAGE) -> "Page":
+        number = parse_page(requested)
+        total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        rows = db.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
+        items = [row[0] if len(row) == 1 else tuple(row) for row in rows]
+        return cls(items=items, number=number, total=total, per_page=per_page)
+
+
+def parse_page(requested: str | None) -> int:
+    """A page number from the query string; anything odd means the first page."""
+    try:
+        return min(max(1, int(requested or 1)), 100_000)
+    except ValueError:
+        return 1
+
+
+def form_page(template: str, form, **context):
+    """Render a form page: 200 when first shown, 422 when a submission was refused."""
+    status = 422 if form.is_submitted() else 200
+    return render_template(template, form=form, **context), status
+
+
+def show_invitation(token: str, headline: str):
+    """Show a new activation link once; only its hash is kept, so it cannot be shown again."""
+    link = url_for("auth.accept_invitation", token=token, _external=True)
+    return render_template("shared/invitation_link.html", link=link, headline=headline)

@@ -1,0 +1,207 @@
+"""Fixtures: an app on a fresh database per test, a client, sign-in helpers and row factories.
+
+`TEST_DATABASE_URL` selects the database: SQLite by default (each test gets a copy of a
+template file), or PostgreSQL (tables are truncated after each test). Tests that use the
+database are marked `db`, so `make test` can run exactly those again on PostgreSQL.
+"""
+
+import os
+import re
+import shutil
+from datetime import UTC, date, datetime, timedelta
+
+import freezegun
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+import compliance.models as models
+from compliance import create_app
+from compliance.db import make_engine
+from compliance.identifiers import npi_with_check_digit
+from compliance.security.passwords import hash_password
+
+freezegun.configure(extend_ignore_list=["argon2", "sqlalchemy", "jinja2", "werkzeug",
+                                        "hypothesis", "alembic", "psycopg"])
+
+PASSWORD = "correct horse battery staple"
+PASSWORD_HASH = hash_password(PASSWORD)
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+DB_FIXTURES = {"app", "client", "db", "engine", "factory"}
+
+# Named instants used across tests (UTC); freeze before signing in.
+MONDAY_NOON = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def _template_database(tmp_path_factory):
+    """Build the schema once: a template SQLite file, or the PostgreSQL test database."""
+    if ON_POSTGRES:
+        engine = make_engine(TEST_DATABASE_URL)
+        SQLModel.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
+        SQLModel.metadata.create_all(engine)
+        engine.dispose()
+        yield TEST_DATABASE_URL
+        return
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    yield path
+
+
+@pytest.fixture
+def database_url(_template_database, tmp_path):
+    if ON_POSTGRES:
+        yield _template_database
+        engine = make_engine(_template_database)
+        tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return
+    copy = tmp_path / "test.db"
+    shutil.copyfile(_template_database, copy)
+    yield f"sqlite:///{copy}"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    application = create_app({
+        "ENV_NAME": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": database_url,
+        "SERVER_NAME": "localhost",
+    })
+    yield application
+    from compliance.db import get_engine
+
+    get_engine(application).dispose()
+
+
+@pytest.fixture
+def engine(app):
+    from compliance.db import get_engine
+
+    return get_engine(app)
+
+
+@pytest.fixture
+def db(engine):
+    """A session of the test's own, separate from any request's."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, url: str) -> str:
+    """The CSRF token from the form at `url`, as a browser would submit it."""
+    page = client.get(url)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, f"no CSRF token on {url} ({page.status_code})"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, *, token_from: str | None = None, **kwargs):
+    """Submit a form with a valid CSRF token taken from the page that shows it."""
+    token = csrf_token(client, token_from or url)
+    return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+
+
+def sign_in(client, email: str, password: str = PASSWORD, **kwargs):
+    return post_form(client, "/login", {"email": email, "password": password}, **kwargs)
+
+
+class Factory:
+    """Creates rows directly (bypassing services) so tests set up exactly what they need."""
+
+    def __init__(self, session: Session):
+        self.db = session
+        self._n = 0
+
+    def _next(self) -> int:
+        self._n += 1
+        return self._n
+
+    def user(self, role: str, *, email: str | None = None, name: str | None = None,
+             password: bool = True, active: bool = True) -> models.User:
+        n = self._next()
+        user = models.User(email=email or f"{role}{n}@example.com", name=name or f"{role} {n}",
+                           role=role, password_hash=PASSWORD_HASH if password else None,
+                           is_active=active)
+        self.db.add(user)
+        self.db.commit()
+        return user
+
+    def prescriber(self, *, certified: bool = True, **kwargs) -> models.PrescriberProfile:
+        user = self.user("prescriber", **kwargs)
+        today = date(2026, 1, 1)
+        profile = models.PrescriberProfile(
+            user_id=user.id, npi=npi_with_check_digit(f"{100000000 + user.id}"),
+            practice_name="Test Dermatology",
+            certification_status="certified" if certified else "pending",
+            certified_on=today if certified else None,
+            certification_expires_on=today + timedelta(days=730) if certified else None)
+        self.db.add(profile)
+        self.db.commit()
+        return profile
+
+    def pharmacy(self, *, certified: bool = True) -> models.Pharmacy:
+        n = self._next()
+        site = models.Pharmacy(
+            name=f"Pharmacy {n}", address_line=f"{n} Main Street", city="Albany", state="NY",
+            postal_code="12207", ncpdp_id=f"{1000000 + n}",
+            npi=npi_with_check_digit(f"{200000000 + n}"),
+            certification_status="certified" if certified else "pending")
+        self.db.add(site)
+        self.db.commit()
+        return site
+
+    def pharmacist(self, pharmacy: models.Pharmacy, **kwargs) -> models.User:
+        user = self.user("pharmacist", **kwargs)
+        self.db.add(models.PharmacistProfile(user_id=user.id, pharmacy_id=pharmacy.id))
+        self.db.commit()
+        return user
+
+    def patient(self, prescriber: models.PrescriberProfile, **kwargs) -> models.PatientProfile:
+        from compliance.identifiers import new_program_patient_id
+
+        user = self.user("patient", **kwargs)
+        patient = models.PatientProfile(
+            user_id=user.id, prescriber_id=prescriber.id,
+            program_patient_id=new_program_patient_id(), given_name="Pat",
+            family_name=f"Ient{user.id}", date_of_birth=date(2000, 1, 1),
+            category="can_get_pregnant", category_reason="Reproductive potential.")
+        self.db.add(patient)
+        self.db.commit()
+        return patient
+
+
+@pytest.fixture
+def factory(db):
+    return Factory(db)
+
+
+@pytest.fixture
+def frozen():
+    """Freeze the clock at MONDAY_NOON; tests move it with `frozen.tick(...)`/`move_to`."""
+    with freezegun.freeze_time(MONDAY_NOON) as clock:
+        yield clock
