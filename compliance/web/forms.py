@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NoneOf, Optional
 
 from compliance.models import CertificationStatus
 from compliance.services.errors import Refused
@@ -109,6 +109,6 @@ class PatientForm(ServiceForm):
         ("", "Choose…"),
         ("can_get_pregnant", "Can get pregnant"),
         ("cannot_get_pregnant", "Cannot get pregnant"),
-    ])
+    ], validators=[NoneOf([""], message="Choose the patient's category.")])
     category_reason = TextAreaField("Reason for the category",
                                     validators=[REQUIRED, Length(max=500)])
