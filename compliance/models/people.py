@@ -17,12 +17,15 @@ class User(SQLModel, table=True):
     """A login. Never deleted: deactivation keeps the audit trail's actors resolvable."""
 
     __tablename__ = "app_user"
-    __table_args__ = (CheckConstraint(check_in("role", Role), name="ck_app_user_role"),)
+    __table_args__ = (
+        CheckConstraint(check_in("role", Role), name="ck_app_user_role"),
+        Index("ix_app_user_role_name", "role", "name"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True)
     name: str = Field(max_length=200)
-    role: str = Field(max_length=20, index=True)
+    role: str = Field(max_length=20)
     password_hash: str | None = Field(default=None, max_length=255)
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -34,6 +37,7 @@ class PrescriberProfile(SQLModel, table=True):
 
     __tablename__ = "prescriber"
     __table_args__ = (
+        Index("ix_prescriber_certification", "certification_status", "certification_expires_on"),
         CheckConstraint(
             check_in("certification_status", CertificationStatus),
             name="ck_prescriber_certification_status",

@@ -21,7 +21,7 @@ class Pharmacy(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200, index=True)
     address_line: str = Field(max_length=200)
     city: str = Field(max_length=100)
     state: str = Field(max_length=2)

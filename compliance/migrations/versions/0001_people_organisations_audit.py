@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('email')
     )
     with op.batch_alter_table('app_user', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_app_user_role'), ['role'], unique=False)
+        batch_op.create_index('ix_app_user_role_name', ['role', 'name'], unique=False)
 
     op.create_table('login_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -108,6 +108,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('ncpdp_id'),
     sa.UniqueConstraint('npi')
     )
+    with op.batch_alter_table('pharmacy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pharmacy_name'), ['name'], unique=False)
+
     op.create_table('prescriber',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -122,6 +125,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('npi'),
     sa.UniqueConstraint('user_id')
     )
+    with op.batch_alter_table('prescriber', schema=None) as batch_op:
+        batch_op.create_index('ix_prescriber_certification', ['certification_status', 'certification_expires_on'], unique=False)
+
     op.create_table('user_session',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -189,7 +195,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
 
     op.drop_table('user_session')
+    with op.batch_alter_table('prescriber', schema=None) as batch_op:
+        batch_op.drop_index('ix_prescriber_certification')
+
     op.drop_table('prescriber')
+    with op.batch_alter_table('pharmacy', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pharmacy_name'))
+
     op.drop_table('pharmacy')
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitation_user_id'))
@@ -210,7 +222,7 @@ def downgrade() -> None:
 
     op.drop_table('login_attempt')
     with op.batch_alter_table('app_user', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_app_user_role'))
+        batch_op.drop_index('ix_app_user_role_name')
 
     op.drop_table('app_user')
     # ### end Alembic commands ###
