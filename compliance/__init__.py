@@ -38,10 +38,10 @@ def _init_extensions(app: Flask) -> None:
     from compliance.extensions import csrf, login_manager
     from compliance.security import headers
 
+    headers.init_app(app)  # first: even a CSRF refusal carries a request id
     db.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
-    headers.init_app(app)
     web.init_app(app)
     api.init_app(app)
     cli.init_app(app)

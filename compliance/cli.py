@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from compliance import clock
@@ -15,7 +16,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(maintenance_group)
 
 
-@click.group("db", help="Database schema (Alembic migrations).")
+@click.group("db", cls=AppGroup, help="Database schema (Alembic migrations).")
 def db_group() -> None:
     pass
 
@@ -44,7 +45,7 @@ def db_current() -> None:
     runner.current(get_engine())
 
 
-@click.group("demo", help="Demonstration data (never in production).")
+@click.group("demo", cls=AppGroup, help="Demonstration data (never in production).")
 def demo_group() -> None:
     pass
 
@@ -62,7 +63,7 @@ def demo_load() -> None:
     click.echo(f"Demo data ready ({created} new rows).")
 
 
-@click.group("maintenance", help="Housekeeping a scheduler can run.")
+@click.group("maintenance", cls=AppGroup, help="Housekeeping a scheduler can run.")
 def maintenance_group() -> None:
     pass
 

@@ -8,7 +8,7 @@ import os
 import secrets
 from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENVIRONMENTS = ("development", "testing", "production")
 
@@ -30,8 +30,8 @@ def load_config(
     mode = overrides.get("ENV_NAME") or env.get("COMPLIANCE_ENV", "production")
     if mode not in ENVIRONMENTS:
         raise ConfigurationError(f"COMPLIANCE_ENV must be one of {', '.join(ENVIRONMENTS)}")
-    idle = int(env.get("SESSION_IDLE_MINUTES", "15"))
-    absolute = int(env.get("SESSION_ABSOLUTE_HOURS", "12"))
+    read = _Reader(env)
+    absolute = read.positive_int("SESSION_ABSOLUTE_HOURS", 12)
     return {
         "ENV_NAME": mode,
         "DEBUG": False,
@@ -39,16 +39,15 @@ def load_config(
         "DATABASE_URL": env.get(
             "DATABASE_URL", f"sqlite:///{instance_path / 'compliance.db'}"
         ),
-        "DATABASE_POOL_SIZE": int(env.get("DATABASE_POOL_SIZE", "5")),
-        "PROGRAM_TIMEZONE": ZoneInfo(env.get("PROGRAM_TIMEZONE", "America/New_York")),
-        "IPLEDGE_2026_EFFECTIVE": date.fromisoformat(
-            env.get("IPLEDGE_2026_EFFECTIVE", "2026-08-08")
-        ),
-        "SESSION_IDLE_TIMEOUT": timedelta(minutes=idle),
+        "DATABASE_POOL_SIZE": read.positive_int("DATABASE_POOL_SIZE", 5),
+        "PROGRAM_TIMEZONE": read.timezone("PROGRAM_TIMEZONE", "America/New_York"),
+        "IPLEDGE_2026_EFFECTIVE": read.date("IPLEDGE_2026_EFFECTIVE", "2026-08-08"),
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=read.positive_int("SESSION_IDLE_MINUTES", 15)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=absolute),
-        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle),
-        "INVITATION_VALID_DAYS": int(env.get("INVITATION_VALID_DAYS", "7")),
-        "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR", "0")),
+        # The cookie outlives the idle window so the server can say why a session ended.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=absolute),
+        "INVITATION_VALID_DAYS": read.positive_int("INVITATION_VALID_DAYS", 7),
+        "PROXY_FIX_X_FOR": read.positive_int("PROXY_FIX_X_FOR", 0, minimum=0),
         "SESSION_COOKIE_NAME": "rems_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -79,3 +78,36 @@ def _secret_key(mode: str, instance_path: Path, env) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+class _Reader:
+    """Typed reads of environment variables; a malformed value names its variable."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def positive_int(self, name: str, default: int, minimum: int = 1) -> int:
+        raw = self.env.get(name, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+        if value < minimum:
+            raise ConfigurationError(f"{name} must be at least {minimum}, not {value}")
+        return value
+
+    def timezone(self, name: str, default: str) -> ZoneInfo:
+        raw = self.env.get(name, default)
+        try:
+            return ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"{name} must be an IANA time zone such as America/New_York, not {raw!r}"
+            ) from None
+
+    def date(self, name: str, default: str) -> date:
+        raw = self.env.get(name, default)
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a date as YYYY-MM-DD, not {raw!r}") from None

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.identifiers import PATIENT_ID_ALPHABET, luhn_check_value, npi_with_check_digit
+from compliance.identifiers import PATIENT_ID_ALPHABET, damm32_check_value, npi_with_check_digit
 from compliance.models import (
     CertificationStatus,
     PatientProfile,
@@ -68,7 +68,7 @@ DEMO_LOGINS = [
 
 def demo_patient_id(stem: str) -> str:
     """A fixed, valid program patient ID for a demo patient (listed in the README)."""
-    raw = stem + PATIENT_ID_ALPHABET[luhn_check_value(stem, 32, PATIENT_ID_ALPHABET)]
+    raw = stem + PATIENT_ID_ALPHABET[damm32_check_value(stem)]
     return f"{raw[:5]}-{raw[5:]}"
 
 

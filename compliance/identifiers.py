@@ -11,6 +11,25 @@ PATIENT_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PATIENT_ID_BODY_LENGTH = 9
 
 
+def damm32_check_value(symbols: str, alphabet: str = PATIENT_ID_ALPHABET) -> int:
+    """Damm's check over GF(32): catches every single substitution and every adjacent
+    transposition (Luhn mod 32 misses some, such as 0 and Z swapped).
+
+    The quasigroup x * y = 2x + y in GF(2^5) is totally anti-symmetric, which is all Damm's
+    scheme needs; the check symbol c makes the final interim value 0.
+    """
+    interim = 0
+    for symbol in symbols:
+        interim = _gf32_double(interim) ^ alphabet.index(symbol)
+    return _gf32_double(interim)
+
+
+def _gf32_double(value: int) -> int:
+    """Multiply by x in GF(2^5) modulo the primitive polynomial x^5 + x^2 + 1."""
+    value <<= 1
+    return (value ^ 0b100101) if value & 0b100000 else value
+
+
 def luhn_check_value(digits: str, base: int = 10, alphabet: str = "0123456789") -> int:
     """Return the Luhn mod-N check value that makes `digits` + check valid."""
     total = 0
@@ -25,7 +44,7 @@ def luhn_check_value(digits: str, base: int = 10, alphabet: str = "0123456789") 
 
 def is_valid_npi(npi: str) -> bool:
     """An NPI is 10 digits whose last is a Luhn check digit over `80840` + the first nine."""
-    if len(npi) != 10 or not npi.isdigit():
+    if len(npi) != 10 or not (npi.isascii() and npi.isdigit()):
         return False
     return luhn_check_value("80840" + npi[:9]) == int(npi[9])
 
@@ -37,17 +56,16 @@ def npi_with_check_digit(first_nine: str) -> str:
 
 def is_valid_ncpdp_id(value: str) -> bool:
     """An NCPDP provider ID is exactly seven digits."""
-    return len(value) == 7 and value.isdigit()
+    return len(value) == 7 and value.isascii() and value.isdigit()
 
 
 def new_program_patient_id() -> str:
-    """A random, unguessable patient ID: 9 symbols (45 bits) and a Luhn mod-32 check.
+    """A random, unguessable patient ID: 9 symbols (45 bits) and a Damm check symbol.
 
     Shown as `XXXXX-XXXXX` on the patient's card; the dash is optional when typed.
     """
     body = "".join(secrets.choice(PATIENT_ID_ALPHABET) for _ in range(PATIENT_ID_BODY_LENGTH))
-    check = luhn_check_value(body, base=32, alphabet=PATIENT_ID_ALPHABET)
-    raw = body + PATIENT_ID_ALPHABET[check]
+    raw = body + PATIENT_ID_ALPHABET[damm32_check_value(body)]
     return f"{raw[:5]}-{raw[5:]}"
 
 
@@ -57,7 +75,6 @@ def normalise_program_patient_id(typed: str) -> str | None:
     raw = raw.replace("O", "0").replace("I", "1").replace("L", "1")
     if len(raw) != PATIENT_ID_BODY_LENGTH + 1 or any(c not in PATIENT_ID_ALPHABET for c in raw):
         return None
-    expected = luhn_check_value(raw[:-1], base=32, alphabet=PATIENT_ID_ALPHABET)
-    if PATIENT_ID_ALPHABET[expected] != raw[-1]:
+    if PATIENT_ID_ALPHABET[damm32_check_value(raw[:-1])] != raw[-1]:
         return None
     return f"{raw[:5]}-{raw[5:]}"

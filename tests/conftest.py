@@ -8,18 +8,25 @@ database are marked `db`, so `make test` can run exactly those again on PostgreS
 import os
 import re
 import shutil
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import freezegun
 import pytest
+from argon2 import PasswordHasher, profiles
+from jinja2 import BytecodeCache
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 import compliance.models as models
+import compliance.web  # noqa: F401  (views import lazily; one first imported under freezegun
+
+# would get FakeDate annotations that pydantic refuses)
 from compliance import create_app
 from compliance.db import make_engine
 from compliance.identifiers import npi_with_check_digit
+from compliance.security import passwords
 from compliance.security.passwords import hash_password
 
 freezegun.configure(extend_ignore_list=["argon2", "sqlalchemy", "jinja2", "werkzeug",
@@ -35,10 +42,44 @@ DB_FIXTURES = {"app", "client", "db", "engine", "factory"}
 MONDAY_NOON = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
 
 
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates kept for the whole run (each test builds a fresh app, whose Jinja
+    environment would otherwise compile every template again); sources are still checked."""
+
+    def __init__(self):
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if (code := self._store.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = _SharedBytecode()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(request, monkeypatch):
+    """Hash and verify with argon2's cheapest profile unless a test asks for the real one.
+
+    Throttling, sessions and guards do not depend on the cost, and the production profile
+    costs about 0.2 s per sign-in here. Known accounts and the dummy hash used for unknown
+    emails get the same profile, so both still take the same path.
+    """
+    if "real_password_hashing" in request.keywords:
+        return
+    hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    monkeypatch.setattr(passwords, "_HASHER", hasher)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", hasher.hash("not a real password"))
+    monkeypatch.setattr(sys.modules[__name__], "PASSWORD_HASH", hasher.hash(PASSWORD))
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +127,7 @@ def app(database_url, tmp_path):
         "DATABASE_URL": database_url,
         "SERVER_NAME": "localhost",
     })
+    application.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     yield application
     from compliance.db import get_engine
 

@@ -5,19 +5,40 @@ rules for names, NPIs, NCPDP IDs, dates and passwords live. Forms and, later, th
 their errors back onto fields.
 """
 
+import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, StringConstraints, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, EmailStr, StringConstraints, ValidationInfo, field_validator
 from sqlmodel import SQLModel
 
 from compliance.identifiers import is_valid_ncpdp_id, is_valid_npi
 
 from .enums import CertificationStatus
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Control characters break storage (PostgreSQL refuses NUL) and bidirectional overrides
+# can make a name display as somebody else's; neither belongs in a name or an address.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE_EXCEPT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+                                     "\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(value: str) -> str:
+    if _INVISIBLE.search(value):
+        raise ValueError("Remove the invisible or control characters.")
+    return value
+
+
+def _printable_lines(value: str) -> str:
+    if _INVISIBLE_EXCEPT_LINES.search(value):
+        raise ValueError("Remove the invisible or control characters.")
+    return value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                 AfterValidator(_printable)]
+LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                     AfterValidator(_printable)]
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 
@@ -67,7 +88,7 @@ class PharmacyCreate(SQLModel):
     state: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
                                             pattern=r"^[A-Z]{2}$")]
     postal_code: Annotated[str, StringConstraints(strip_whitespace=True,
-                                                  pattern=r"^\d{5}(-\d{4})?$")]
+                                                  pattern=r"^[0-9]{5}(-[0-9]{4})?$")]
     ncpdp_id: NcpdpId
     npi: Npi
 
@@ -91,17 +112,22 @@ class Certification(SQLModel):
             raise ValueError("Choose a certification status.")
         return value
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> "Certification":
-        if self.status == CertificationStatus.CERTIFIED and not (
-            self.certified_on and self.expires_on
-        ):
-            raise PydanticCustomError("dates", "A certification needs both dates.")
-        if self.certified_on and self.expires_on and self.expires_on <= self.certified_on:
-            raise PydanticCustomError(
-                "dates", "The expiry date must come after the certification date."
-            )
-        return self
+    @field_validator("certified_on")
+    @classmethod
+    def _start_when_certified(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is None and info.data.get("status") == CertificationStatus.CERTIFIED:
+            raise ValueError("A certification needs the date it starts.")
+        return value
+
+    @field_validator("expires_on")
+    @classmethod
+    def _expiry_after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is None and info.data.get("status") == CertificationStatus.CERTIFIED:
+            raise ValueError("A certification needs the date it expires.")
+        start = info.data.get("certified_on")
+        if value is not None and start is not None and value <= start:
+            raise ValueError("The expiry date must come after the certification date.")
+        return value
 
 
 class PatientCreate(SQLModel):
@@ -115,7 +141,8 @@ class PatientCreate(SQLModel):
                                             pattern=r"^[0-9+() .-]*$")] = ""
     category: str
     category_reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
-                                                      max_length=500)]
+                                                      max_length=500),
+                               AfterValidator(_printable_lines)]
 
     @field_validator("category")
     @classmethod

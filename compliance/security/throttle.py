@@ -7,8 +7,10 @@ Three counters over a sliding window of failed attempts:
 * address: many failures from one address, across accounts (credential stuffing), block
   that address for the window.
 * account, from all addresses: past a limit, the account accepts one attempt per
-  `ACCOUNT_SLOWDOWN` from anywhere. A distributed attacker gets one guess a minute and the
-  owner waits at most that long: slowed, never locked out.
+  `ACCOUNT_SLOWDOWN` from addresses it has never signed in from. A distributed attacker
+  gets one guess a minute; the owner, from an address they signed in from within
+  `KNOWN_ADDRESS_DAYS`, is not slowed at all, and from a new address waits at most a minute
+  per try.
 
 Counts start again after a successful sign-in for the same account and address.
 """
@@ -26,6 +28,7 @@ PAIR_LIMIT = 5
 ADDRESS_LIMIT = 30
 ACCOUNT_LIMIT = 10
 ACCOUNT_SLOWDOWN = timedelta(seconds=60)
+KNOWN_ADDRESS_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,16 @@ class Verdict:
 def check(session: Session, *, email: str, address: str, now: datetime) -> Verdict:
     """May this address try a password for this account now? If not, for how long not."""
     since = now - WINDOW
+    last_success = _last_success(session, email, address)
     pair = _failures(session, since, LoginAttempt.email == email,
-                     LoginAttempt.address == address, after=_last_success(session, email, address))
+                     LoginAttempt.address == address, after=last_success)
     if len(pair) >= PAIR_LIMIT:
         return Verdict(False, pair[PAIR_LIMIT - 1] + WINDOW - now)
     by_address = _failures(session, since, LoginAttempt.address == address)
     if len(by_address) >= ADDRESS_LIMIT:
         return Verdict(False, by_address[ADDRESS_LIMIT - 1] + WINDOW - now)
-    by_account = _failures(session, since, LoginAttempt.email == email)
+    known = last_success is not None and now - last_success < timedelta(days=KNOWN_ADDRESS_DAYS)
+    by_account = [] if known else _failures(session, since, LoginAttempt.email == email)
     if len(by_account) >= ACCOUNT_LIMIT and now - by_account[0] < ACCOUNT_SLOWDOWN:
         return Verdict(False, by_account[0] + ACCOUNT_SLOWDOWN - now)
     return Verdict(True)
@@ -61,8 +66,13 @@ def note_attempt(session: Session, *, email: str, address: str, succeeded: bool,
 
 
 def prune(session: Session, *, now: datetime) -> int:
-    """Delete attempts older than any window looks at; returns how many went."""
-    result = session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < now - WINDOW))
+    """Delete failed attempts older than the window and successes older than the
+    known-address memory; returns how many went."""
+    result = session.execute(delete(LoginAttempt).where(
+        LoginAttempt.attempted_at < now - WINDOW,
+        LoginAttempt.succeeded.is_(False)
+        | (LoginAttempt.attempted_at < now - timedelta(days=KNOWN_ADDRESS_DAYS)),
+    ))
     return result.rowcount
 
 
@@ -71,7 +81,7 @@ def _failures(session: Session, since: datetime, *conditions, after: datetime | 
     """Times of failed attempts matching `conditions`, newest first, capped at the largest
     limit so that a flood never makes this query slow."""
     query = select(LoginAttempt.attempted_at).where(
-        LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since, *conditions
+        LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at > since, *conditions
     )
     if after is not None:
         query = query.where(LoginAttempt.attempted_at > after)

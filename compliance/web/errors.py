@@ -31,10 +31,10 @@ def _wants_problem() -> bool:
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
     if _wants_problem():
-        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         return problem(status, exc.description or "", headers=headers)
-    return render_template("errors/error.html", error=exc, status=status), status
+    return render_template("errors/error.html", error=exc, status=status), status, headers
 
 
 def _csrf_failed(exc: CSRFError):

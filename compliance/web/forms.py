@@ -4,6 +4,8 @@ The forms check only shape (present, a date, a number); the domain rules live in
 models and services, whose refusals `show_refusal` puts next to the offending field.
 """
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,9 +22,26 @@ from compliance.models import CertificationStatus
 from compliance.services.errors import Refused
 
 REQUIRED = InputRequired(message="This field is required.")
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class ServiceForm(FlaskForm):
+class SafeForm(FlaskForm):
+    """Refuses control characters in any text field, next to the field.
+
+    A NUL byte is never meaningful in a form and PostgreSQL cannot store one; catching it
+    here keeps hostile input on the ordinary "fix this field" path instead of an error page.
+    """
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
+                field.errors = [*field.errors, "Remove the invisible or control characters."]
+                valid = False
+        return valid
+
+
+class ServiceForm(SafeForm):
     """A form whose values go to a service as a plain dict."""
 
     form_errors_extra: list[str]
@@ -46,7 +65,7 @@ class ServiceForm(FlaskForm):
         return [*self.form_errors, *getattr(self, "form_errors_extra", [])]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SafeForm):
     email = EmailField("Email", validators=[REQUIRED, Length(max=254)])
     password = PasswordField("Password", validators=[REQUIRED, Length(max=256)])
 
@@ -91,8 +110,8 @@ class PharmacistForm(ServiceForm):
 
 
 class CertificationForm(ServiceForm):
-    status = SelectField("Status", choices=[(s.value, s.value.capitalize())
-                                            for s in CertificationStatus])
+    status = SelectField("Status", choices={s.value: s.value.capitalize()
+                                            for s in CertificationStatus})
     certified_on = DateField("Certified on", validators=[Optional()])
     expires_on = DateField("Expires on", validators=[Optional()],
                            description="Certification is renewed every 12 months.")
@@ -105,10 +124,10 @@ class PatientForm(ServiceForm):
     email = EmailField("Email", validators=[REQUIRED, Length(max=254)],
                        description="The invitation link is for this person only.")
     phone = StringField("Phone", validators=[Optional(), Length(max=30)])
-    category = SelectField("Category", choices=[
-        ("", "Choose…"),
-        ("can_get_pregnant", "Can get pregnant"),
-        ("cannot_get_pregnant", "Cannot get pregnant"),
-    ], validators=[NoneOf([""], message="Choose the patient's category.")])
+    category = SelectField("Category", choices={
+        "": "Choose…",
+        "can_get_pregnant": "Can get pregnant",
+        "cannot_get_pregnant": "Cannot get pregnant",
+    }, validators=[NoneOf([""], message="Choose the patient's category.")])
     category_reason = TextAreaField("Reason for the category",
                                     validators=[REQUIRED, Length(max=500)])

@@ -1,0 +1,238 @@
+"""Can the administrator and a prescriber bring people into the program from start to end?"""
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from compliance.identifiers import normalise_program_patient_id, npi_with_check_digit
+from compliance.models import PatientProfile, Pharmacy, User
+from tests.conftest import post_form, sign_in
+from tests.form_helpers import (
+    NEW_PASSWORD,
+    VALID,
+    fast_sign_in,
+    invitation_path,
+)
+
+ADMIN_EMAIL = "admin@example.com"
+
+
+
+@pytest.fixture
+def admin(app, factory, frozen):
+    """A browser where the program administrator has signed in (for real)."""
+    factory.user("admin", email=ADMIN_EMAIL, name="Program Admin")
+    browser = app.test_client()
+    assert sign_in(browser, ADMIN_EMAIL).status_code == 302
+    return browser
+
+
+def submit(client, url: str, data: dict, **kwargs):
+    return post_form(client, url, data, **kwargs)
+
+
+def activate(app, link: str, password: str = NEW_PASSWORD):
+    """The invited person opens their link in their own browser and chooses a password."""
+    browser = app.test_client()
+    page = browser.get(link)
+    assert page.status_code == 200
+    done = submit(browser, link, {"password": password, "confirm": password},
+                  follow_redirects=True)
+    assert done.status_code == 200
+    assert "Your password is set" in done.text
+    return browser
+
+
+def test_admin_registers_a_prescriber_who_activates_and_signs_in(app, admin):
+    """Does a new prescriber get a one-time link, set a password and reach their home?"""
+    response = submit(admin, "/admin/prescribers/new", VALID["prescriber"])
+    assert response.status_code == 200
+    assert "Prescriber Dr. Jane Doe registered." in response.text
+    assert "It works once" in response.text
+    link = invitation_path(response.text)
+    listing = admin.get("/admin/prescribers")
+    assert "Dr. Jane Doe" in listing.text
+    assert "pending" in listing.text
+    browser = activate(app, link)
+    signed_in = sign_in(browser, VALID["prescriber"]["email"], NEW_PASSWORD)
+    assert signed_in.status_code == 302
+    assert signed_in.headers["Location"].endswith("/prescriber/")
+    assert browser.get("/prescriber/").status_code == 200
+    assert app.test_client().get(link).status_code == 404
+
+
+def test_admin_sets_up_a_certified_pharmacy_with_two_pharmacists(app, admin, db):
+    """Can the admin register and certify a pharmacy and add two pharmacists (one of them
+    responsible), each of whom activates and sees the pharmacy?"""
+    created = submit(admin, "/admin/pharmacies/new", VALID["pharmacy"])
+    assert created.status_code == 302
+    site_url = created.headers["Location"]
+    site_id = int(site_url.rstrip("/").rsplit("/", 1)[1])
+    certified = submit(admin, f"/admin/pharmacies/{site_id}/certification",
+                       {"status": "certified", "certified_on": "2026-11-01",
+                        "expires_on": "2027-11-01"}, follow_redirects=True)
+    assert certified.status_code == 200
+    assert "from 2026-11-01 until 2027-11-01" in certified.text
+    links = {}
+    for name, email, responsible in [("Jordan Lee", "jordan.lee@example.com", "y"),
+                                     ("Sam Diaz", "sam.diaz@example.com", "")]:
+        added = submit(admin, f"/admin/pharmacies/{site_id}",
+                       {"name": name, "email": email, "responsible": responsible})
+        assert added.status_code == 200
+        assert f"Pharmacist {name} added to Corner Pharmacy." in added.text
+        links[email] = invitation_path(added.text)
+    staff_page = admin.get(f"/admin/pharmacies/{site_id}").text
+    assert re.search(r"Jordan Lee \(jordan.lee@example.com\)\s*<span class=\"badge\">"
+                     r"responsible pharmacist", staff_page)
+    assert "Sam Diaz (sam.diaz@example.com)</li>" in staff_page
+    for email, link in links.items():
+        browser = activate(app, link)
+        assert sign_in(browser, email, NEW_PASSWORD).status_code == 302
+        home = browser.get("/pharmacist/")
+        assert home.status_code == 200
+        assert "Corner Pharmacy" in home.text
+        assert "certified" in home.text
+    site = db.get(Pharmacy, site_id)
+    responsible = db.scalar(select(User).where(User.email == "jordan.lee@example.com"))
+    assert site.responsible_pharmacist_id == responsible.id
+
+
+def test_deactivated_account_cannot_sign_in_until_reactivated(app, admin, factory, db):
+    """Does deactivation end the person's session and stop sign-in, and reactivation undo it?"""
+    person = factory.prescriber(email="dr.gone@example.com")
+    theirs = app.test_client()
+    assert sign_in(theirs, "dr.gone@example.com").status_code == 302
+    off = submit(admin, f"/admin/users/{person.user_id}/deactivate", {},
+                 token_from="/admin/users", follow_redirects=True)
+    assert "is now deactivated" in off.text
+    kicked = theirs.get("/prescriber/", follow_redirects=True)
+    assert "This account has been deactivated." in kicked.text
+    refused = sign_in(app.test_client(), "dr.gone@example.com")
+    assert refused.status_code == 422
+    assert "The email or password is not right." in refused.text
+    on = submit(admin, f"/admin/users/{person.user_id}/reactivate", {},
+                token_from="/admin/users", follow_redirects=True)
+    assert "is now active" in on.text
+    assert sign_in(app.test_client(), "dr.gone@example.com").status_code == 302
+
+
+def test_admin_cannot_deactivate_themself(admin, db):
+    """Is an administrator refused when deactivating their own account, and still in?"""
+    me = db.scalar(select(User).where(User.email == ADMIN_EMAIL))
+    users_page = admin.get("/admin/users").text
+    assert f"/admin/users/{me.id}/deactivate" not in users_page
+    response = submit(admin, f"/admin/users/{me.id}/deactivate", {}, token_from="/admin/users",
+                      follow_redirects=True)
+    assert "You cannot deactivate your own account." in response.text
+    db.rollback()
+    assert db.get(User, me.id).is_active
+    assert admin.get("/admin/").status_code == 200
+
+
+def test_new_activation_link_cancels_the_earlier_one(app, admin, db):
+    """For an account not yet activated, does a new link make the earlier link useless?"""
+    first = submit(admin, "/admin/prescribers/new", VALID["prescriber"])
+    earlier = invitation_path(first.text)
+    user = db.scalar(select(User).where(User.email == VALID["prescriber"]["email"]))
+    assert "New activation link" in admin.get("/admin/users").text
+    again = submit(admin, f"/admin/users/{user.id}/invitation", {}, token_from="/admin/users")
+    assert again.status_code == 200
+    assert "New activation link for Dr. Jane Doe." in again.text
+    later = invitation_path(again.text)
+    assert later != earlier
+    stale = app.test_client().get(earlier)
+    assert stale.status_code == 404
+    activate(app, later)
+
+
+def test_prescriber_registers_a_patient_who_activates_and_sees_their_id(app, client, db,
+                                                                        factory, frozen):
+    """Does a registered patient get an ID and link, appear in the prescriber's list, and
+    see the same ID on their own home page after activating?"""
+    prescriber = factory.prescriber()
+    fast_sign_in(client, db, db.get(User, prescriber.user_id))
+    response = submit(client, "/prescriber/patients/new", VALID["patient"])
+    assert response.status_code == 200
+    match = re.search(r"Casey Morgan is enrolled with patient ID ([0-9A-Z]{5}-[0-9A-Z]{5})\.",
+                      response.text)
+    assert match
+    patient_id = match.group(1)
+    assert normalise_program_patient_id(patient_id) == patient_id
+    link = invitation_path(response.text)
+    listing = client.get("/prescriber/")
+    assert "Morgan, Casey" in listing.text
+    assert patient_id in listing.text
+    assert "invited" in listing.text
+    browser = activate(app, link)
+    assert sign_in(browser, VALID["patient"]["email"], NEW_PASSWORD).status_code == 302
+    home = browser.get("/patient/")
+    assert home.status_code == 200
+    assert patient_id in home.text
+    assert "Hello, Casey" in home.text
+    assert "May 17, 2004" in home.text
+    assert "active" in client.get("/prescriber/").text
+
+
+def _enrol_many(db, prescriber, count: int) -> None:
+    """Many patients in one transaction (the factory commits per row)."""
+    for n in range(count):
+        user = User(email=f"many{n:03d}@example.com", name=f"Many {n:03d}", role="patient")
+        db.add(user)
+        db.flush()
+        db.add(PatientProfile(user_id=user.id, prescriber_id=prescriber.id,
+                              program_patient_id=f"TEST{n:03d}-X", given_name="Many",
+                              family_name=f"Patient{n:03d}", date_of_birth=date(2000, 1, 1),
+                              category="can_get_pregnant", category_reason="Test."))
+    db.commit()
+
+
+@pytest.mark.parametrize("query,page_number", [
+    ("", 1), ("?page=2", 2), ("?page=abc", 1), ("?page=-5", 1), ("?page=0", 1),
+    ("?page=99999999999999999999", None), ("?page=1.5", 1), ("?page=%00", 1),
+])
+def test_patient_list_is_paginated(client, db, factory, frozen, query, page_number):
+    """With 60 patients, is there a second page, and does a nonsense page number give a
+    page, never a 500?"""
+    prescriber = factory.prescriber()
+    _enrol_many(db, prescriber, 60)
+    fast_sign_in(client, db, db.get(User, prescriber.user_id))
+    page = client.get(f"/prescriber/{query}")
+    assert page.status_code == 200
+    if page_number is None:  # far past the end: an empty page, still a page
+        assert "Page " in page.text
+        return
+    assert f"Page {page_number} of 2 (60 in all)" in page.text
+    rows = re.findall(r"Patient(\d{3}), Many", page.text)
+    expected = range(50) if page_number == 1 else range(50, 60)
+    assert [int(n) for n in rows] == list(expected)
+
+
+def test_other_prescribers_patients_are_not_listed(client, db, factory, frozen):
+    """Does the list show only the signed-in prescriber's own patients?"""
+    mine, theirs = factory.prescriber(), factory.prescriber()
+    factory.patient(mine)
+    other = factory.patient(theirs)
+    fast_sign_in(client, db, db.get(User, mine.user_id))
+    page = client.get("/prescriber/").text
+    assert "Ient" in page  # the factory's family names
+    assert other.family_name not in page
+    assert other.program_patient_id not in page
+
+
+@pytest.mark.parametrize("url", ["/admin/users?page=abc", "/admin/prescribers?page=-5",
+                                 "/admin/pharmacies?page=2"])
+def test_admin_lists_survive_odd_page_numbers(client, db, factory, frozen, url):
+    """Do the admin lists answer odd page numbers with a page, not a 500?"""
+    factory.pharmacy()
+    fast_sign_in(client, db, factory.user("admin"))
+    assert client.get(url).status_code == 200
+
+
+def test_npi_is_stored_as_typed_without_spaces(app, admin, db):
+    """Is the NPI stored exactly as the admin typed it (spaces trimmed)?"""
+    npi = npi_with_check_digit("111222333")
+    data = {**VALID["prescriber"], "npi": f"  {npi} "}
+    assert submit(admin, "/admin/prescribers/new", data).status_code == 200
+    assert npi in admin.get("/admin/prescribers").text

@@ -1,0 +1,42 @@
+"""Does every route declare who may reach it?"""
+
+from compliance.models import Role
+
+# Adding a public route must be a conscious decision: list it here.
+PUBLIC = {"static", "auth.index", "auth.login", "auth.accept_invitation", "api.index"}
+
+
+def _views(app):
+    return {rule.endpoint: app.view_functions[rule.endpoint] for rule in app.url_map.iter_rules()}
+
+
+def test_every_route_declares_roles_or_is_public(app):
+    """Does any route have neither `@roles_required` nor `@public`?"""
+    unguarded = sorted(
+        endpoint for endpoint, view in _views(app).items()
+        if endpoint not in PUBLIC and not getattr(view, "required_roles", None)
+        and not getattr(view, "public", False)
+    )
+    assert unguarded == []
+
+
+def test_public_routes_are_exactly_the_listed_ones(app):
+    """Is the set of views marked public the same as the reviewed list?"""
+    marked = {endpoint for endpoint, view in _views(app).items() if getattr(view, "public", False)}
+    assert marked | {"static"} == PUBLIC
+
+
+def test_no_route_is_both_public_and_role_guarded(app):
+    """Does any view carry both marks, leaving its audience ambiguous?"""
+    both = sorted(endpoint for endpoint, view in _views(app).items()
+                  if getattr(view, "public", False) and getattr(view, "required_roles", None))
+    assert both == []
+
+
+def test_declared_roles_are_real_roles(app):
+    """Does any view name a role that does not exist (a typo would lock everyone out)?"""
+    known = {role.value for role in Role}
+    unknown = {endpoint: sorted(set(view.required_roles) - known)
+               for endpoint, view in _views(app).items()
+               if set(getattr(view, "required_roles", ())) - known}
+    assert unknown == {}
