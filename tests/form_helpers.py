@@ -40,6 +40,7 @@ VALID = {
                                "expires_on": "2027-11-01"},
     "patient": {"given_name": "Casey", "family_name": "Morgan", "date_of_birth": "2004-05-17",
                 "email": "casey.morgan@example.com", "phone": "+1 (555) 010-0000",
+                "weight_kg": "60",
                 "category": "can_get_pregnant", "category_reason": "Has reproductive potential."},
 }
 

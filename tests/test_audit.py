@@ -123,7 +123,8 @@ def test_patient_registered_and_invitation_accepted_are_audited(app, client, db,
     response = send(client, "/prescriber/patients/new", VALID["patient"])
     assert response.status_code == 200
     events = events_since(db, before)
-    assert [e.action for e in events] == ["patient.registered", "invitation.issued"]
+    assert [e.action for e in events] == ["patient.registered", "course.opened",
+                                          "invitation.issued"]
     me = db.get(User, prescriber.user_id)
     assert_attributed(events, me, "prescriber")
     assert events[0].summary["category"] == "can_get_pregnant"

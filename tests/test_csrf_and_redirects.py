@@ -42,7 +42,7 @@ FORM_ROUTES = {
     "admin.reissue_invitation": ("admin", "/admin/users/{invited_user}/invitation", {}),
     "prescriber.new_patient": ("prescriber", "/prescriber/patients/new", {
         "given_name": "New", "family_name": "Patient", "date_of_birth": "2000-01-01",
-        "email": "new.patient@example.com", "category": "cannot_get_pregnant",
+        "email": "new.patient@example.com", "category": "cannot_get_pregnant", "weight_kg": "70",
         "category_reason": "Post-menopausal."}),
     "prescriber.reissue_invitation": ("prescriber", "/prescriber/patients/{invited}/invitation",
                                       {}),

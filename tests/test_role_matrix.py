@@ -59,7 +59,7 @@ POST_DATA = {
     "practice_name": "Nowhere", "address_line": "1 Road", "city": "Albany", "state": "NY",
     "postal_code": "12207", "ncpdp_id": "7654321", "status": "suspended",
     "given_name": "Mal", "family_name": "Lory", "date_of_birth": "2000-01-01",
-    "category": "cannot_get_pregnant", "category_reason": "Testing",
+    "category": "cannot_get_pregnant", "category_reason": "Testing", "weight_kg": "70",
 }
 
 FORM_PAGES_WITH_SELECTS = [("admin", "admin.prescriber_certification"),

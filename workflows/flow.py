@@ -95,7 +95,7 @@ class Flow:
     @property
     def state(self) -> str:
         """The row's state column."""
-        return self._record.state
+        return str(self._record.state)
 
     @state.setter
     def state(self, value: str) -> None:

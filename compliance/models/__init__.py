@@ -1,23 +1,36 @@
 """All tables, imported here so that `SQLModel.metadata` knows every one of them."""
 
 from .audit import AuditEvent, AuditLogIsAppendOnly
-from .enums import CertificationStatus, Role
+from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
+from .cycles import Cycle, QuizAttempt
+from .enums import BankStatus, CertificationStatus, Role
 from .invitations import Invitation
 from .people import PatientProfile, PharmacistProfile, PrescriberProfile, User
 from .pharmacies import Pharmacy
+from .questions import QuestionBank
 from .sessions import LoginAttempt, UserSession
+from .signatures import Signature
 
 __all__ = [
     "AuditEvent",
     "AuditLogIsAppendOnly",
+    "BankStatus",
+    "CategoryChange",
     "CertificationStatus",
+    "ContraceptionMethod",
+    "Course",
+    "Cycle",
     "Invitation",
     "LoginAttempt",
     "PatientProfile",
     "PharmacistProfile",
     "Pharmacy",
+    "PregnancyTest",
     "PrescriberProfile",
+    "QuestionBank",
+    "QuizAttempt",
     "Role",
+    "Signature",
     "User",
     "UserSession",
 ]

@@ -18,6 +18,14 @@ class CertificationStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
+class BankStatus(StrEnum):
+    """A question bank version: written as a draft, then active, then retired."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
 def check_in(column: str, enum: type[StrEnum]) -> str:
     """SQL for a check constraint that keeps `column` inside `enum`'s values."""
     values = ", ".join(f"'{member.value}'" for member in enum)

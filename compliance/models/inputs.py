@@ -9,10 +9,18 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from sqlmodel import SQLModel
 
 from compliance.identifiers import is_valid_ncpdp_id, is_valid_npi
+from workflows.facts import TestKind, TestResult, TestSetting
 
 from .enums import CertificationStatus
 
@@ -139,6 +147,7 @@ class PatientCreate(SQLModel):
     email: Email
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30,
                                             pattern=r"^[0-9+() .-]*$")] = ""
+    weight_kg: Annotated[float, Field(ge=20, le=300)]
     category: str
     category_reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
                                                       max_length=500),
@@ -176,3 +185,25 @@ class PasswordSet(SQLModel):
             raise ValueError("The two passwords differ.")
         return value
 
+
+
+class MethodEntry(SQLModel):
+    """A contraception method the prescriber records, from the day it started."""
+
+    method: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=60)]
+    started_on: date
+
+
+class TestEntry(SQLModel):
+    """A pregnancy test result as the prescriber enters it."""
+
+    __test__ = False  # not a pytest class
+
+    kind: TestKind
+    specimen_on: date
+    result: TestResult
+    setting: TestSetting
+    laboratory: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
+                          AfterValidator(_printable)] = ""
+    sensitivity_miu: Annotated[int, Field(ge=1, le=1000)] | None = None

@@ -48,7 +48,7 @@ class PrescriberProfile(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", unique=True)
     npi: str = Field(max_length=10, unique=True)
     practice_name: str = Field(max_length=200)
-    certification_status: str = Field(default=CertificationStatus.PENDING, max_length=20)
+    certification_status: str = Field(default=CertificationStatus.PENDING.value, max_length=20)
     certified_on: date | None = None
     certification_expires_on: date | None = None
 
@@ -70,6 +70,7 @@ class PatientProfile(SQLModel, table=True):
     category: str = Field(max_length=40)
     category_reason: str = Field(default="", max_length=500)
     phone: str = Field(default="", max_length=30)
+    weight_kg: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     @property

@@ -28,7 +28,7 @@ class Pharmacy(SQLModel, table=True):
     postal_code: str = Field(max_length=10)
     ncpdp_id: str = Field(max_length=7, unique=True)
     npi: str = Field(max_length=10, unique=True)
-    certification_status: str = Field(default=CertificationStatus.PENDING, max_length=20)
+    certification_status: str = Field(default=CertificationStatus.PENDING.value, max_length=20)
     certified_on: date | None = None
     certification_expires_on: date | None = None
     responsible_pharmacist_id: int | None = Field(default=None, foreign_key="app_user.id")

@@ -11,6 +11,7 @@ from compliance.identifiers import new_program_patient_id
 from compliance.models import CertificationStatus, PatientProfile, PrescriberProfile, Role, User
 from compliance.models.inputs import PatientCreate
 
+from . import courses, worklist
 from .errors import Refused
 from .invitations import issue_invitation
 
@@ -43,6 +44,8 @@ def register_patient(db: Session, *, prescriber: PrescriberProfile, data: dict, 
     audit.record(db, "patient.registered", "patient", patient.id,
                  summary={"program_patient_id": patient.program_patient_id,
                           "category": patient.category})
+    course = courses.open_course(db, patient=patient, now=now)
+    worklist.refresh(db, course, now)
     token = issue_invitation(db, user=user, issued_by=audit.current_actor_id(), now=now,
                              valid_days=invitation_days)
     db.commit()

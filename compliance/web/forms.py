@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     EmailField,
     PasswordField,
     SelectField,
@@ -124,6 +125,8 @@ class PatientForm(ServiceForm):
     email = EmailField("Email", validators=[REQUIRED, Length(max=254)],
                        description="The invitation link is for this person only.")
     phone = StringField("Phone", validators=[Optional(), Length(max=30)])
+    weight_kg = DecimalField("Weight (kg)", places=1, validators=[REQUIRED],
+                             description="For the dose: 0.5 to 1 mg per kg per day.")
     category = SelectField("Category", choices={
         "": "Choose…",
         "can_get_pregnant": "Can get pregnant",

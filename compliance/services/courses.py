@@ -1,0 +1,289 @@
+"""The prescriber's clinical entries on a course: counseling, methods, tests, category,
+home testing, end of treatment. Each is one transaction, audited, and refreshes the
+course's worklist action.
+"""
+
+from contextlib import suppress
+from datetime import date, datetime
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from compliance import audit
+from compliance.models import (
+    CategoryChange,
+    ContraceptionMethod,
+    Course,
+    PatientProfile,
+    PregnancyTest,
+)
+from compliance.models.inputs import MethodEntry, TestEntry
+from compliance.programs import method_choices, program
+from compliance.services import worklist
+from compliance.services.errors import Refused
+from compliance.services.facts import load_rows
+from workflows.facts import TestKind, TestResult, TestSetting
+from workflows.flow import Context
+from workflows.machines import CourseEvent, CourseFlow, CourseState
+from workflows.programs import program_version_for
+
+OPEN_STATES = (CourseState.ENROLLED, CourseState.QUALIFYING, CourseState.ACTIVE,
+               CourseState.POST_TREATMENT)
+
+
+def open_course(db: Session, *, patient: PatientProfile, now: datetime) -> Course:
+    """Start a course for a newly registered patient (not committed: part of registration)."""
+    course = Course(patient_id=patient.id, prescriber_id=patient.prescriber_id,
+                    program=patient.program, enrolled_at=now)
+    db.add(course)
+    db.flush()
+    audit.record(db, "course.opened", "course", course.id, summary={"patient_id": patient.id})
+    return course
+
+
+def course_of(db: Session, patient: PatientProfile) -> Course | None:
+    """The patient's latest course."""
+    return db.scalar(select(Course).where(Course.patient_id == patient.id)
+                     .order_by(Course.id.desc()).limit(1))
+
+
+def record_counseling(db: Session, *, course: Course, counseled_on: date | None, today: date,
+                      now: datetime) -> None:
+    """The prescriber counseled the patient at enrollment on `counseled_on`."""
+    _refuse_unless_open(course)
+    if counseled_on is None:
+        raise Refused({"counseled_on": "Enter the date of the counseling."})
+    if counseled_on > today:
+        raise Refused({"counseled_on": "The counseling date cannot be in the future."})
+    if counseled_on < course.enrolled_at.date():
+        raise Refused({"counseled_on": "Counseling at enrollment cannot predate the enrollment."})
+    audit.record(db, "course.counseling_recorded", "course", course.id,
+                 summary=audit.changes({"counseled_on": course.counseled_on},
+                                       {"counseled_on": counseled_on}))
+    course.counseled_on = counseled_on
+    finish(db, course, now)
+
+
+def add_method(db: Session, *, course: Course, data: dict, today: date, entered_by: int,
+               now: datetime) -> ContraceptionMethod:
+    """Record a contraception method the patient uses from a date."""
+    _refuse_unless_open(course)
+    entry = _addable(db, course, data, today)
+    method = _add(db, course, entry, entered_by, now)
+    finish(db, course, now)
+    return method
+
+
+def change_method(db: Session, *, course: Course, method_id: int, stopped_on: date | None,
+                  data: dict, today: date, entered_by: int, now: datetime
+                  ) -> ContraceptionMethod:
+    """Replace a method: stop the old one and add the new one, both or neither."""
+    _refuse_unless_open(course)
+    old = _stoppable(db, course, method_id, stopped_on, today)
+    entry = _addable(db, course, data, today, replacing=old)
+    _stop(db, course, old, stopped_on)
+    method = _add(db, course, entry, entered_by, now)
+    finish(db, course, now)
+    return method
+
+
+def _addable(db: Session, course: Course, data: dict, today: date,
+             replacing: ContraceptionMethod | None = None) -> MethodEntry:
+    entry = _validated(MethodEntry, data)
+    known = _known_methods(course.program)
+    if entry.method not in known:
+        raise Refused({"method": "Choose a method from the list."})
+    if entry.started_on > today:
+        raise Refused({"started_on": "The start date cannot be in the future."})
+    in_use = db.scalar(select(ContraceptionMethod.id).where(
+        ContraceptionMethod.course_id == course.id, ContraceptionMethod.method == entry.method,
+        ContraceptionMethod.stopped_on.is_(None)))
+    if in_use is not None and (replacing is None or in_use != replacing.id):
+        raise Refused({"method": "This method is already recorded as in use; stop it first."})
+    return entry
+
+
+def _add(db: Session, course: Course, entry: MethodEntry, entered_by: int,
+         now: datetime) -> ContraceptionMethod:
+    method = ContraceptionMethod(course_id=course.id, method=entry.method,
+                                 started_on=entry.started_on, entered_by_id=entered_by,
+                                 entered_at=now)
+    db.add(method)
+    db.flush()
+    audit.record(db, "method.added", "course", course.id,
+                 summary={"method": entry.method, "started_on": entry.started_on})
+    return method
+
+
+def stop_method(db: Session, *, course: Course, method_id: int, stopped_on: date | None,
+                today: date, now: datetime) -> None:
+    """Record the last day a method was used; the entry itself is kept."""
+    _refuse_unless_open(course)
+    method = _stoppable(db, course, method_id, stopped_on, today)
+    _stop(db, course, method, stopped_on)
+    finish(db, course, now)
+
+
+def _stoppable(db: Session, course: Course, method_id: int, stopped_on: date | None,
+               today: date) -> ContraceptionMethod:
+    method = db.get(ContraceptionMethod, method_id)
+    if method is None or method.course_id != course.id:
+        raise Refused("No such method on this course.")
+    if method.stopped_on is not None:
+        raise Refused("This method is already stopped.")
+    if stopped_on is None:
+        raise Refused({"stopped_on": "Enter the last day the method was used."})
+    if stopped_on > today:
+        raise Refused({"stopped_on": "The stop date cannot be in the future."})
+    if stopped_on < method.started_on:
+        raise Refused({"stopped_on": "The stop date cannot come before the start date."})
+    return method
+
+
+def _stop(db: Session, course: Course, method: ContraceptionMethod, stopped_on: date) -> None:
+    method.stopped_on = stopped_on
+    db.add(method)
+    audit.record(db, "method.stopped", "course", course.id,
+                 summary={"method": method.method, "stopped_on": stopped_on})
+
+
+def record_test(db: Session, *, course: Course, data: dict, today: date, entered_by: int,
+                now: datetime) -> PregnancyTest:
+    """Enter a pregnancy test result. A positive result suspends the course at once."""
+    _refuse_unless_open(course)
+    entry = _validated(TestEntry, data)
+    rows = load_rows(db, [course])[0]
+    _refuse_out_of_order(entry, rows.tests, today, course)
+    version = program_version_for(program(course.program), entry.specimen_on)
+    test = PregnancyTest(course_id=course.id, kind=entry.kind, specimen_on=entry.specimen_on,
+                         result=entry.result, setting=entry.setting,
+                         laboratory=entry.laboratory,
+                         sensitivity_miu=entry.sensitivity_miu
+                         or version.test_sensitivity_miu.value,
+                         verified_by_prescriber=entry.setting == TestSetting.HOME,
+                         entered_by_id=entered_by, entered_at=now)
+    db.add(test)
+    db.flush()
+    audit.record(db, "pregnancy_test.recorded", "course", course.id,
+                 summary={"kind": entry.kind, "specimen_on": entry.specimen_on,
+                          "result": entry.result, "setting": entry.setting})
+    if entry.result == TestResult.POSITIVE:
+        _suspend(db, course, now)
+    finish(db, course, now)
+    return test
+
+
+def set_home_testing(db: Session, *, course: Course, enabled: bool, today: date,
+                     now: datetime) -> None:
+    """Allow verified home tests during treatment, where the rule version permits them."""
+    _refuse_unless_open(course)
+    version = program_version_for(program(course.program), today)
+    if enabled and TestSetting.HOME not in version.monthly_settings.value:
+        raise Refused(f"{version.program_name} version {version.version} does not accept home "
+                      "tests.")
+    audit.record(db, "course.home_testing_changed", "course", course.id,
+                 summary={"home_testing_enabled": [course.home_testing_enabled, enabled]})
+    course.home_testing_enabled = enabled
+    finish(db, course, now)
+
+
+def change_category(db: Session, *, patient: PatientProfile, course: Course, category: str,
+                    reason: str, changed_by: int, now: datetime) -> None:
+    """Change the patient's category with a reason; the course is re-evaluated at once."""
+    _refuse_unless_open(course)
+    reason = (reason or "").strip()
+    if category not in {c.code for c in program(course.program).versions[-1].categories.value}:
+        raise Refused({"category": "Choose the patient's category."})
+    if category == patient.category:
+        raise Refused({"category": "This is already the patient's category."})
+    if len(reason) < 3:
+        raise Refused({"reason": "Say why the category changes."})
+    db.add(CategoryChange(patient_id=patient.id, old_category=patient.category,
+                          new_category=category, reason=reason, changed_by_id=changed_by,
+                          changed_at=now))
+    audit.record(db, "patient.category_changed", "patient", patient.id,
+                 summary={"category": [patient.category, category], "reason": reason})
+    patient.category, patient.category_reason = category, reason
+    db.add(patient)
+    finish(db, course, now)
+
+
+def end_treatment(db: Session, *, course: Course, last_dose_on: date | None, today: date,
+                  now: datetime) -> None:
+    """Record the last dose; the post-treatment period starts."""
+    if course.state != CourseState.ACTIVE:
+        raise Refused("Only an active course (after a first fill) can end.")
+    if last_dose_on is None:
+        raise Refused({"last_dose_on": "Enter the date of the last dose."})
+    if last_dose_on > today:
+        raise Refused({"last_dose_on": "The last dose cannot be in the future."})
+    course.last_dose_on = last_dose_on
+    fire(db, course, CourseEvent.END_TREATMENT, now)
+    finish(db, course, now)
+
+
+def fire(db: Session, course: Course, event: CourseEvent, now: datetime) -> None:
+    """Move the course through its machine; a refusal carries the rules' findings."""
+    rows = load_rows(db, [course])[0]
+    context = Context(rows.facts(), program(course.program), now)
+    result = CourseFlow(course, on_transition=lambda t: audit.record(
+        db, f"course.{t.event}", "course", course.id,
+        summary={"state": [t.source, t.dest]})).fire(event, context)
+    if not result.accepted:
+        raise Refused(" ".join(f.message for f in result.findings if not f.met))
+
+
+def _suspend(db: Session, course: Course, now: datetime) -> None:
+    """A positive test stops everything at once, whatever the course's state."""
+    if course.state in OPEN_STATES:
+        db.flush()
+        fire(db, course, CourseEvent.SUSPEND, now)
+        course.suspended_at = now
+
+
+def _refuse_out_of_order(entry: TestEntry, tests: list[PregnancyTest], today: date,
+                         course: Course) -> None:
+    if entry.specimen_on > today:
+        raise Refused({"specimen_on": "The specimen date cannot be in the future."})
+    if entry.specimen_on < course.enrolled_at.date().replace(year=course.enrolled_at.year - 1):
+        raise Refused({"specimen_on": "This specimen is too old to count for this course."})
+    kinds = {t.kind for t in tests}
+    if entry.kind == TestKind.CONFIRMATION and TestKind.SCREENING not in kinds:
+        raise Refused({"kind": "Enter the screening test before the confirmation test."})
+    if entry.kind == TestKind.POST_TREATMENT and course.last_dose_on is None:
+        raise Refused({"kind": "Record the end of treatment before the post-treatment test."})
+    latest = max((t.specimen_on for t in tests), default=None)
+    if latest is not None and entry.specimen_on < latest:
+        raise Refused({"specimen_on": "A later test is already on file; results are entered "
+                                      "in the order the specimens were taken."})
+
+
+def _refuse_unless_open(course: Course) -> None:
+    if course.state == CourseState.SUSPENDED:
+        raise Refused("This course is suspended after a positive pregnancy test.")
+    if course.state not in OPEN_STATES:
+        raise Refused(f"This course is {course.state.replace('_', ' ')}.")
+
+
+def _known_methods(code: str) -> set[str]:
+    return set(method_choices(code))
+
+
+def _validated(model, data: dict):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Refused.from_validation(exc) from None
+
+
+def finish(db: Session, course: Course, now: datetime) -> None:
+    """Advance an enrolled course that now qualifies, refresh the worklist, commit."""
+    db.add(course)
+    db.flush()
+    if course.state == CourseState.ENROLLED:
+        with suppress(Refused):  # not yet qualifying: the worklist says what is missing
+            fire(db, course, CourseEvent.START_QUALIFYING, now)
+    worklist.refresh(db, course, now)
+    db.commit()
+

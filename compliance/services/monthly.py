@@ -1,0 +1,162 @@
+"""The monthly order: the prescriber confirms, then the patient answers and attests.
+
+Also the patient's enrollment signature, which opens the course. Every step is signed by
+re-entering the password, audited, and refused with the rules core's findings when the
+rules do not allow it yet.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from compliance import audit
+from compliance.models import Course, Cycle, QuizAttempt, User
+from compliance.programs import program
+from compliance.services import courses, question_banks, signatures
+from compliance.services.errors import Refused
+from compliance.services.facts import load_rows
+from workflows.flow import Context, InvalidTransition
+from workflows.machines import CycleEvent, CycleFlow
+from workflows.rules.contraception import methods_in_use
+
+QUIZ_TRIES_BEFORE_PRESCRIBER_IS_TOLD = 3
+
+
+@dataclass(frozen=True)
+class QuizOutcome:
+    passed: bool
+    wrong: list[dict]
+    tries: int
+
+
+def sign_enrollment(db: Session, *, course: Course, patient_user: User, password: str,
+                    now: datetime) -> None:
+    """The patient's informed consent; the course then qualifies once counseling is recorded."""
+    if course.enrollment_signature_id is not None:
+        raise Refused("You have already signed the enrollment.")
+    signature = signatures.sign(db, signer=patient_user, password=password,
+                                meaning=signatures.ENROLLMENT, now=now)
+    course.enrollment_signature_id = signature.id
+    audit.record(db, "course.enrollment_signed", "course", course.id,
+                 actor_id=patient_user.id, actor_role=patient_user.role)
+    courses.finish(db, course, now)
+
+
+def confirm_month(db: Session, *, course: Course, prescriber_user: User, password: str,
+                  now: datetime) -> Cycle:
+    """The prescriber's monthly confirmation, opening this month's cycle if needed."""
+    rows = load_rows(db, [course])[0]
+    cycle = rows.cycle
+    if cycle is not None and cycle.prescriber_confirmed_at is not None:
+        when = _when(cycle.prescriber_confirmed_at, course)
+        raise Refused(f"You already confirmed this month on {when}.")
+    if cycle is None:
+        cycle = Cycle(course_id=course.id, number=_next_number(db, course), opened_at=now)
+        db.add(cycle)
+        db.flush()
+        rows = load_rows(db, [course])[0]
+    result = _fire(db, course, cycle, CycleEvent.CONFIRM, rows, now)
+    if not result.accepted:
+        raise Refused(" ".join(f.message for f in result.findings if not f.met))
+    signature = signatures.sign(db, signer=prescriber_user, password=password,
+                                meaning=signatures.PRESCRIBER_MONTHLY, now=now)
+    cycle.prescriber_confirmed_at, cycle.prescriber_signature_id = now, signature.id
+    db.add(cycle)
+    courses.finish(db, course, now)
+    return cycle
+
+
+def answer_quiz(db: Session, *, course: Course, answers: dict[str, str], now: datetime
+                ) -> QuizOutcome:
+    """Check the patient's answers: all must be right; each try is recorded."""
+    cycle = _cycle_awaiting_patient(db, course)
+    bank = question_banks.active_bank(db, program=course.program,
+                                      category=load_rows(db, [course])[0].patient.category)
+    if bank is None:
+        raise Refused("No questions are available yet; the program administrator must "
+                      "activate a question bank. Please contact your prescriber.")
+    wrong = question_banks.wrong_answers(bank, answers)
+    db.add(QuizAttempt(cycle_id=cycle.id, bank_id=bank.id, passed=not wrong,
+                       wrong_questions=[q["id"] for q in wrong], attempted_at=now))
+    if wrong:
+        cycle.failed_quiz_attempts += 1
+    cycle.quiz_passed = not wrong
+    db.add(cycle)
+    audit.record(db, "quiz.answered", "cycle", cycle.id,
+                 summary={"passed": not wrong, "bank_version": bank.version,
+                          "wrong": [q["id"] for q in wrong]})
+    courses.finish(db, course, now)
+    return QuizOutcome(not wrong, wrong, cycle.failed_quiz_attempts)
+
+
+def attest(db: Session, *, course: Course, patient_user: User, methods: list[str],
+           password: str, now: datetime) -> None:
+    """The patient confirms the methods the prescriber entered and signs this month."""
+    cycle = _cycle_awaiting_patient(db, course)
+    if not cycle.quiz_passed:
+        raise Refused("Answer this month's questions first.")
+    rows = load_rows(db, [course])[0]
+    today = now.astimezone(program(course.program).zone).date()
+    entered = set(methods_in_use(rows.facts().methods, today))
+    chosen = set(methods)
+    if chosen != entered:
+        raise Refused({"methods": _difference(chosen, entered)})
+    signature = signatures.sign(db, signer=patient_user, password=password,
+                                meaning=signatures.PATIENT_MONTHLY, now=now)
+    cycle.patient_confirmed_methods = sorted(chosen)
+    db.add(cycle)
+    db.flush()
+    result = _fire(db, course, cycle, CycleEvent.ATTEST, load_rows(db, [course])[0], now)
+    if not result.accepted:
+        raise Refused(" ".join(f.message for f in result.findings if not f.met))
+    cycle.patient_attested_at, cycle.patient_signature_id = now, signature.id
+    db.add(cycle)
+    courses.finish(db, course, now)
+
+
+def _cycle_awaiting_patient(db: Session, course: Course) -> Cycle:
+    cycle = load_rows(db, [course])[0].cycle
+    if cycle is None or cycle.prescriber_confirmed_at is None:
+        raise Refused("Your prescriber has not confirmed this month yet. You can answer once "
+                      "they have.")
+    if cycle.patient_attested_at is not None:
+        raise Refused("You have already answered for this month.")
+    return cycle
+
+
+def _fire(db, course, cycle, event, rows, now):
+    context = Context(rows.facts(), program(course.program), now)
+    flow = CycleFlow(cycle, on_transition=lambda t: audit.record(
+        db, f"cycle.{t.event}", "cycle", cycle.id, summary={"state": [t.source, t.dest]}))
+    try:
+        return flow.fire(event, context)
+    except InvalidTransition:
+        raise Refused(f"This month's cycle is {cycle.state.replace('_', ' ')}; that step "
+                      "is not possible now.") from None
+
+
+def _next_number(db: Session, course: Course) -> int:
+    return (db.scalar(select(func.max(Cycle.number)).where(Cycle.course_id == course.id))
+            or 0) + 1
+
+
+def _difference(chosen: set[str], entered: set[str]) -> str:
+    def names(codes):
+        return ", ".join(sorted(c.replace("_", " ") for c in codes)) or "nothing"
+
+    parts = []
+    if extra := chosen - entered:
+        parts.append(f"you chose {names(extra)}, which your prescriber did not enter")
+    if missing := entered - chosen:
+        parts.append(f"your prescriber entered {names(missing)}, which you did not choose")
+    return ("These do not match what your prescriber entered: " + "; ".join(parts) +
+            ". Choose again, or ask your prescriber to correct their entry.")
+
+
+def _when(instant: datetime, course: Course) -> str:
+    local = instant.astimezone(program(course.program).zone)
+    return f"{local:%b} {local.day} at {local:%-I:%M %p}"
+
+

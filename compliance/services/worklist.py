@@ -1,0 +1,168 @@
+"""The prescriber's worklist: each course's one next action, kept on the course row.
+
+The action is what the rules core says blocks the next fill, first the prescriber's own
+steps, then the patient's; when nothing blocks, the open window's closing date. It is
+stored so that 10,000 patients filter and sort with one indexed query, refreshed by every
+service that changes a course and by `flask maintenance refresh-worklist` (run daily, since
+time alone moves windows and due dates).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session
+
+from compliance.models import Course, PatientProfile
+from compliance.programs import program
+from compliance.services.facts import CourseRows, load_rows
+from workflows.decision import evaluate_authorization
+from workflows.findings import Actor
+from workflows.machines import CourseState
+from workflows.planner import PlanItemKind, plan_course
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """A stable code, who acts, a sentence, and the date it is due or becomes possible."""
+
+    code: str
+    actor: str
+    message: str
+    on: date | None
+
+
+ACTION_LABELS = {
+    "": "Nothing to do",
+    "READY": "Ready for the pharmacy",
+    "POST_TREATMENT_TEST": "Post-treatment test",
+    "SUSPENDED": "Positive test: report",
+    "COMPLETED": "Course completed",
+    "WITHDRAWN": "Withdrawn",
+}
+
+
+def next_action(rows: CourseRows, now: datetime) -> NextAction:
+    """The one thing that moves this course forward, in plain words."""
+    course, facts = rows.course, rows.facts()
+    prog = program(course.program)
+    if course.state == CourseState.SUSPENDED:
+        return NextAction("SUSPENDED", Actor.PRESCRIBER, "Positive pregnancy test: report it "
+                          "to the pregnancy registry and counsel the patient.", None)
+    if course.state in (CourseState.COMPLETED, CourseState.WITHDRAWN):
+        return NextAction(course.state.upper(), "", ACTION_LABELS[course.state.upper()], None)
+    today = now.astimezone(prog.zone).date()
+    if course.state == CourseState.POST_TREATMENT:
+        item = plan_course(facts, prog, today).get(PlanItemKind.POST_TREATMENT_TEST)
+        if item is not None:
+            return NextAction("POST_TREATMENT_TEST", Actor.PRESCRIBER, item.message,
+                              item.starts_on)
+    decision = evaluate_authorization(facts, prog, now)
+    for actor in (Actor.PRESCRIBER, Actor.PATIENT):
+        for finding in decision.unmet:
+            if finding.actor == actor:
+                return NextAction(finding.code, actor, finding.message, finding.eligible_on)
+    closes = decision.do_not_dispense_after
+    return NextAction("READY", Actor.PHARMACY, "Ready for the pharmacy" +
+                      (f": the window closes {closes:%b} {closes.day}." if closes else "."),
+                      closes)
+
+
+def refresh(db: Session, course: Course, now: datetime) -> NextAction:
+    """Recompute and store the course's next action (in the caller's transaction)."""
+    action = next_action(load_rows(db, [course])[0], now)
+    course.next_action, course.next_action_on = action.code, action.on
+    db.add(course)
+    return action
+
+
+# --- The worklist page and the daily refresh ------------------------------------------------
+
+SORTS = ("date", "name")
+REFRESH_BATCH = 500
+
+# Short phrases for the worklist column; the full sentence stays on the patient page.
+SHORT_LABELS = {
+    "PREGNANCY_TEST_MISSING": "Enter this month's test",
+    "SCREENING_TEST_MISSING": "Enter the screening test",
+    "CONFIRMATION_TOO_EARLY": "Confirmation test from {on}",
+    "CONFIRMATION_TEST_TOO_OLD": "Enter a new confirmation test",
+    "COUNSELING_MISSING": "Record the counseling",
+    "CONTRACEPTION_INSUFFICIENT": "Enter two contraception methods",
+    "CONTRACEPTION_LEAD_IN": "Methods in use long enough from {on}",
+    "WINDOW_EXPIRED": "Window missed: enter a new test",
+    "LOCKOUT_19_DAY": "Next test from {on} (19-day lockout)",
+    "PRESCRIBER_CONFIRMATION_MISSING": "Confirm this month",
+    "PRESCRIBER_NOT_CERTIFIED": "Renew your certification",
+    "ENROLLMENT_NOT_SIGNED": "Waiting for the patient's enrollment signature",
+    "PATIENT_ATTESTATION_MISSING": "Waiting for the patient's answers",
+    "QUIZ_NOT_PASSED": "Waiting for the patient's answers",
+    "CONTRACEPTION_MISMATCH": "Patient's methods differ from yours",
+    "READY": "Window closes {on}",
+    "POST_TREATMENT_TEST": "Post-treatment test due {on}",
+    "SUSPENDED": "Positive test: report it",
+    "COMPLETED": "Course completed",
+    "WITHDRAWN": "Withdrawn",
+}
+
+
+def short_label(code: str, on: date | None, today: date | None = None) -> str:
+    """The worklist phrase for an action code: "Window closes Dec 3"."""
+    template = SHORT_LABELS.get(code)
+    if template is None:
+        return ACTION_LABELS.get(code) or code.replace("_", " ").capitalize()
+    if "{on}" in template:
+        if on is None:
+            return template.split(" {on}")[0].removesuffix(" from").removesuffix(" due")
+        return template.format(on=plain_day(on, today))
+    return template
+
+
+def plain_day(day: date, today: date | None = None) -> str:
+    """ "Dec 3", with the year only when it is not this year's."""
+    text = f"{day:%b} {day.day}"
+    return text if today is None or day.year == today.year else f"{text}, {day.year}"
+
+
+def worklist_query(prescriber_id: int, *, action: str = "", sort: str = "date") -> Select:
+    """One page's query: the prescriber's latest course per patient, joined to the patient.
+
+    It reads `ix_course_worklist` (prescriber, date, id) or `ix_course_worklist_action`
+    (prescriber, action, date) when filtered; name order reads the patient index.
+    """
+    newer = Course.__table__.alias("newer")
+    query = (select(Course, PatientProfile)
+             .join(PatientProfile, PatientProfile.id == Course.patient_id)
+             .where(Course.prescriber_id == prescriber_id)
+             .where(~exists().where(newer.c.patient_id == Course.patient_id,
+                                    newer.c.id > Course.id)))
+    if action:
+        query = query.where(Course.next_action == action)
+    if sort == "name":
+        return query.order_by(PatientProfile.family_name, PatientProfile.given_name,
+                              Course.id)
+    return query.order_by(Course.next_action_on.asc().nulls_first(), Course.id)
+
+
+def action_codes(db: Session, prescriber_id: int) -> list[str]:
+    """The action codes present on the prescriber's courses, for the filter."""
+    return sorted(db.scalars(select(Course.next_action).distinct()
+                             .where(Course.prescriber_id == prescriber_id)))
+
+
+def refresh_all(db: Session, now: datetime, batch_size: int = REFRESH_BATCH) -> int:
+    """Recompute the next action of every open course, `batch_size` courses per commit."""
+    open_states = [CourseState.ENROLLED, CourseState.QUALIFYING, CourseState.ACTIVE,
+                   CourseState.POST_TREATMENT, CourseState.SUSPENDED]
+    last_id, count = 0, 0
+    while True:
+        batch = list(db.scalars(select(Course).where(Course.state.in_(open_states),
+                                                     Course.id > last_id)
+                                .order_by(Course.id).limit(batch_size)))
+        if not batch:
+            return count
+        for rows in load_rows(db, batch):
+            action = next_action(rows, now)
+            rows.course.next_action, rows.course.next_action_on = action.code, action.on
+        db.commit()
+        last_id, count = batch[-1].id, count + len(batch)
