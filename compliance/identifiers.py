@@ -78,3 +78,37 @@ def normalise_program_patient_id(typed: str) -> str | None:
     if PATIENT_ID_ALPHABET[damm32_check_value(raw[:-1])] != raw[-1]:
         return None
     return f"{raw[:5]}-{raw[5:]}"
+
+
+# Damm's decimal quasigroup (the table from his 2004 thesis): catches every single-digit
+# error and every swap of neighbouring digits, which Luhn does not (09 and 90).
+_DAMM10 = (
+    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2), (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9), (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8), (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4), (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5), (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
+)
+RMA_BODY_DIGITS = 11
+
+
+def damm10_check_digit(digits: str) -> int:
+    interim = 0
+    for digit in digits:
+        interim = _DAMM10[interim][int(digit)]
+    return interim
+
+
+def new_rma_number() -> str:
+    """A random 12-digit RMA number whose last digit is a Damm check digit."""
+    body = "".join(secrets.choice("0123456789") for _ in range(RMA_BODY_DIGITS))
+    body = str(1 + int(body[0]) % 9) + body[1:]  # no leading zero: systems drop it
+    return body + str(damm10_check_digit(body))
+
+
+def normalise_rma_number(typed: str) -> str | None:
+    """The RMA number without spaces or dashes, or None when its check digit fails."""
+    raw = typed.strip().replace("-", "").replace(" ", "")
+    if len(raw) != RMA_BODY_DIGITS + 1 or not (raw.isascii() and raw.isdigit()):
+        return None
+    return raw if damm10_check_digit(raw) == 0 else None

@@ -3,72 +3,35 @@ services, with each refusal saying what is missing?"""
 
 import json
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
-import freezegun
 import pytest
 
-from compliance.models import Course, User
+from compliance.models import PatientProfile
 from compliance.programs import program
-from compliance.services import courses, monthly, patients, question_banks
+from compliance.services import monthly, question_banks
 from compliance.services.errors import Refused
 from compliance.services.facts import load_rows
+from tests import course_helpers
 from tests.conftest import PASSWORD
+from tests.course_helpers import METHODS, World, at, build_world, local
 from workflows.decision import evaluate_authorization
 from workflows.facts import CertificationFact, RequestFacts
-
-DAY0 = datetime(2026, 10, 1, 15, 0, tzinfo=UTC)  # 11:00 in New York, under iPLEDGE 2026
-METHODS = ("intrauterine_device", "male_latex_condom")
-
-
-def at(days: int) -> datetime:
-    return DAY0 + timedelta(days=days)
-
-
-def local(days: int) -> date:
-    return at(days).date()
 
 
 @pytest.fixture
 def world(app, db, factory):
     """A certified prescriber, an active question bank, and a registered, activated patient."""
     with app.test_request_context():
-        prescriber = factory.prescriber()
-        bank = question_banks.create_version(
-            db, program="ipledge", category="can_get_pregnant", now=at(0),
-            questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
-        question_banks.activate(db, bank=bank, now=at(0))
-        with freezegun.freeze_time(at(0)):
-            patient, _ = patients.register_patient(
-                db, prescriber=prescriber, now=at(0), today=local(0), invitation_days=7,
-                data={"given_name": "Casey", "family_name": "Morgan",
-                      "date_of_birth": "2004-05-17", "email": "casey@example.com",
-                      "weight_kg": 60, "category": "can_get_pregnant",
-                      "category_reason": "Reproductive potential."})
-        patient_user = db.get(User, patient.user_id)
-        from tests import conftest
-
-        patient_user.password_hash = conftest.PASSWORD_HASH
-        db.commit()
-        course = db.query(Course).filter_by(patient_id=patient.id).one()
-        yield db.get(User, prescriber.user_id), patient_user, course, bank
+        built = build_world(db, factory)
+        yield built.prescriber_user, built.patient_user, built.course, built.bank
 
 
 def qualify(db, prescriber_user, patient_user, course, confirmation_day: int) -> None:
-    """Consent, counseling, two methods for 40 days, screening on day 1, confirmation later."""
-    monthly.sign_enrollment(db, course=course, patient_user=patient_user, password=PASSWORD,
-                            now=at(0))
-    courses.record_counseling(db, course=course, counseled_on=local(0), today=local(0),
-                              now=at(0))
-    for method in METHODS:
-        courses.add_method(db, course=course, data={"method": method,
-                                                    "started_on": local(-40)},
-                           today=local(0), entered_by=prescriber_user.id, now=at(0))
-    for kind, day, setting in (("screening", 1, "office"),
-                               ("confirmation", confirmation_day, "laboratory")):
-        courses.record_test(db, course=course, entered_by=prescriber_user.id, now=at(day),
-                            today=local(day), data={"kind": kind, "specimen_on": local(day),
-                                                    "result": "negative", "setting": setting})
+    """The shared qualifying steps, for a course given by its parts."""
+    world = World(prescriber_user, patient_user, db.get(PatientProfile, course.patient_id),
+                  course, None, "")
+    course_helpers.qualify(db, world, confirmation_day)
 
 
 def test_first_fill_is_ready_after_every_step(world, db):

@@ -1,6 +1,7 @@
 """All tables, imported here so that `SQLModel.metadata` knows every one of them."""
 
 from .audit import AuditEvent, AuditLogIsAppendOnly
+from .authorizations import Authorization, Dispense, RmaRequest, RmaStatus
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
 from .enums import BankStatus, CertificationStatus, Role
@@ -14,12 +15,14 @@ from .signatures import Signature
 __all__ = [
     "AuditEvent",
     "AuditLogIsAppendOnly",
+    "Authorization",
     "BankStatus",
     "CategoryChange",
     "CertificationStatus",
     "ContraceptionMethod",
     "Course",
     "Cycle",
+    "Dispense",
     "Invitation",
     "LoginAttempt",
     "PatientProfile",
@@ -29,6 +32,8 @@ __all__ = [
     "PrescriberProfile",
     "QuestionBank",
     "QuizAttempt",
+    "RmaRequest",
+    "RmaStatus",
     "Role",
     "Signature",
     "User",

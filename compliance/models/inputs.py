@@ -207,3 +207,28 @@ class TestEntry(SQLModel):
     laboratory: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
                           AfterValidator(_printable)] = ""
     sensitivity_miu: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class RmaAsk(SQLModel):
+    """What a pharmacy sends to ask for an RMA (api.md: POST /api/v1/rma-requests)."""
+
+    patient_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                 max_length=20)]
+    patient_date_of_birth: date
+    prescriber_npi: Npi
+    ndc: Annotated[str, StringConstraints(strip_whitespace=True,
+                                          pattern=r"^[0-9]{4,5}-?[0-9]{3,4}-?[0-9]{1,2}$")]
+    strength_mg: Annotated[float, Field(gt=0, le=100)]
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+    days_supply: Annotated[int, Field(ge=1, le=90)]
+
+
+class DispenseEntry(SQLModel):
+    """A fill recorded under an RMA (api.md: POST /api/v1/dispenses)."""
+
+    rma_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                 max_length=20)]
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+    days_supply: Annotated[int, Field(ge=1, le=90)]
+    dispensed_on: date
+    medication_guide_given: bool

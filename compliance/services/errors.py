@@ -30,3 +30,11 @@ def _sentence(error: dict) -> str:
     if error["type"] == "string_pattern_mismatch":
         return "This value is not in the expected format."
     return message[:1].upper() + message[1:]
+
+
+class Conflict(Refused):
+    """The request is well formed but the object's state forbids it (HTTP 409)."""
+
+
+class NotFound(Refused):
+    """No such object for this requester (HTTP 404): another pharmacy's RMA looks absent."""

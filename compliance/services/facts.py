@@ -5,23 +5,29 @@ costs a handful of queries, not fifty times as many.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.models import (
+    Authorization,
     ContraceptionMethod,
     Course,
     Cycle,
+    Dispense,
     PatientProfile,
+    Pharmacy,
     PregnancyTest,
     PrescriberProfile,
+    RmaStatus,
 )
 from workflows.facts import (
+    AuthorizationFact,
     CertificationFact,
     CourseFacts,
     CycleFacts,
+    FillFact,
     MethodFact,
     TestFact,
     TestKind,
@@ -43,6 +49,8 @@ class CourseRows:
     methods: list[ContraceptionMethod]
     tests: list[PregnancyTest]
     cycle: Cycle | None
+    dispenses: list[Dispense] = field(default_factory=list)
+    cycle_rmas: list[Authorization] = field(default_factory=list)
 
     def facts(self) -> CourseFacts:
         return CourseFacts(
@@ -52,7 +60,8 @@ class CourseRows:
             methods=tuple(MethodFact(m.method, m.started_on, m.stopped_on)
                           for m in self.methods),
             tests=tuple(_test_fact(t) for t in self.tests),
-            cycle=_cycle_facts(self.cycle),
+            fills=tuple(FillFact(d.dispensed_on, d.days_supply) for d in self.dispenses),
+            cycle=_cycle_facts(self.cycle, self.cycle_rmas),
             prescriber=prescriber_certification(self.prescriber),
             home_testing_enabled=self.course.home_testing_enabled,
             irregular_cycles=self.course.irregular_cycles,
@@ -61,7 +70,7 @@ class CourseRows:
 
 
 def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
-    """The rows of each course, in the order given, with four queries in all."""
+    """The rows of each course, in the order given, with seven queries in all."""
     ids = [c.id for c in courses]
     if not ids:
         return []
@@ -80,9 +89,22 @@ def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
     for cycle in db.scalars(select(Cycle).where(Cycle.course_id.in_(ids))
                             .order_by(Cycle.number)):
         cycles[cycle.course_id] = cycle  # the latest wins
-    return [CourseRows(c, patients[c.patient_id], prescribers[c.prescriber_id],
-                       methods[c.id], tests[c.id], current_cycle(cycles.get(c.id)))
-            for c in courses]
+    dispenses, rmas = defaultdict(list), defaultdict(list)
+    for dispense in db.scalars(select(Dispense).where(Dispense.course_id.in_(ids))
+                               .order_by(Dispense.dispensed_on, Dispense.id)):
+        dispenses[dispense.course_id].append(dispense)
+    open_cycles = {c.id for c in cycles.values() if current_cycle(c) is not None}
+    if open_cycles:
+        for rma in db.scalars(select(Authorization).where(Authorization.cycle_id.in_(open_cycles))
+                              .order_by(Authorization.id)):
+            rmas[rma.cycle_id].append(rma)
+    rows = []
+    for c in courses:
+        cycle = current_cycle(cycles.get(c.id))
+        rows.append(CourseRows(c, patients[c.patient_id], prescribers[c.prescriber_id],
+                               methods[c.id], tests[c.id], cycle, dispenses[c.id],
+                               rmas[cycle.id] if cycle else []))
+    return rows
 
 
 def current_cycle(latest: Cycle | None) -> Cycle | None:
@@ -106,7 +128,21 @@ def _test_fact(test: PregnancyTest) -> TestFact:
                     test.verified_by_prescriber)
 
 
-def _cycle_facts(cycle: Cycle | None) -> CycleFacts | None:
+def pharmacy_certification(pharmacy: Pharmacy) -> CertificationFact | None:
+    """The rules' view of a pharmacy's certification; staff training is recorded with it."""
+    if pharmacy.certification_status != "certified" or pharmacy.certified_on is None:
+        return None
+    return CertificationFact(activated_on=pharmacy.certified_on,
+                             revoked_on=pharmacy.certification_expires_on,
+                             staff_trained_on=pharmacy.certified_on)
+
+
+def authorization_fact(rma: Authorization) -> AuthorizationFact:
+    return AuthorizationFact(rma.do_not_dispense_after,
+                             reversed=rma.status in (RmaStatus.REVERSED, RmaStatus.EXPIRED))
+
+
+def _cycle_facts(cycle: Cycle | None, rmas: list[Authorization]) -> CycleFacts | None:
     if cycle is None:
         return None
     return CycleFacts(
@@ -114,4 +150,5 @@ def _cycle_facts(cycle: Cycle | None) -> CycleFacts | None:
         patient_attested_at=cycle.patient_attested_at,
         quiz_passed=cycle.quiz_passed,
         patient_confirmed_methods=tuple(cycle.patient_confirmed_methods or ()),
+        authorizations=tuple(authorization_fact(r) for r in rmas),
     )

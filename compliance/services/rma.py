@@ -1,0 +1,325 @@
+"""Pharmacy authorizations: ask for an RMA, record the fill, reverse, expire.
+
+Exactly once under concurrency: the course row is locked (`SELECT ... FOR UPDATE` on
+PostgreSQL; SQLite has one writer at a time) before the decision, unique indexes back the
+rule (one live RMA per cycle, one dispense per RMA), and a lost race or a serialization
+failure is retried from the start, so a retry sees the winner's RMA and is denied with a
+reason instead of failing.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, time
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from compliance import audit
+from compliance.identifiers import (
+    new_rma_number,
+    normalise_program_patient_id,
+    normalise_rma_number,
+)
+from compliance.models import (
+    Authorization,
+    Course,
+    Cycle,
+    Dispense,
+    PatientProfile,
+    Pharmacy,
+    PrescriberProfile,
+    RmaRequest,
+    RmaStatus,
+)
+from compliance.models.inputs import DispenseEntry, RmaAsk
+from compliance.programs import program
+from compliance.services import courses, worklist
+from compliance.services.errors import Conflict, NotFound, Refused
+from compliance.services.facts import authorization_fact, load_rows, pharmacy_certification
+from workflows.facts import DispenseFacts, RequestFacts
+from workflows.findings import Actor
+from workflows.flow import Context, InvalidTransition
+from workflows.machines import CourseEvent, CourseState, CycleEvent, CycleFlow
+
+ATTEMPTS = 5
+
+
+def request_rma(db: Session, *, pharmacy: Pharmacy, data: dict, now: datetime,
+                requested_by: int | None = None) -> RmaRequest:
+    """Decide on an RMA and record the request either way; returns the recorded request."""
+    ask = _validated(RmaAsk, data)
+    return _retrying(db, lambda: _decide(db, pharmacy, ask, now, requested_by))
+
+
+def record_dispense(db: Session, *, pharmacy: Pharmacy, data: dict, now: datetime,
+                    recorded_by: int | None = None) -> Dispense:
+    """Record the fill made under an RMA: at most one, inside its window."""
+    entry = _validated(DispenseEntry, data)
+    return _retrying(db, lambda: _dispense(db, pharmacy, entry, now, recorded_by))
+
+
+def reverse(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) -> Authorization:
+    """Reverse an unused RMA; the cycle may get a new one while its window is open."""
+    def attempt() -> Authorization:
+        rma = _locked_rma(db, pharmacy, rma_number, now)
+        if rma.status != RmaStatus.ISSUED:
+            raise Conflict(f"This RMA is {rma.status}; only an unused RMA can be reversed.")
+        rma.status, rma.reversed_at = RmaStatus.REVERSED.value, now
+        _fire_cycle(db, rma, CycleEvent.REVERSE, now)
+        audit.record(db, "rma.reversed", "rma", rma.rma_number)
+        _refresh(db, rma.course_id, now)
+        return rma
+    return _retrying(db, attempt)
+
+
+def find_rma(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) -> Authorization:
+    """An RMA of this pharmacy, expired first if its DNDPA has passed (checked at read time)."""
+    rma = _rma_of(db, pharmacy, rma_number)
+    if expire_if_overdue(db, rma, now):
+        _refresh(db, rma.course_id, now)
+        db.commit()
+    return rma
+
+
+def expire_if_overdue(db: Session, rma: Authorization, now: datetime) -> bool:
+    """Mark an unused RMA past its DNDPA date as expired (not committed); True if it was."""
+    today = now.astimezone(program(rma.program).zone).date()
+    if rma.status != RmaStatus.ISSUED or today <= rma.do_not_dispense_after:
+        return False
+    rma.status, rma.expired_at = RmaStatus.EXPIRED.value, now
+    _fire_cycle(db, rma, CycleEvent.EXPIRE, now)
+    audit.record(db, "rma.expired", "rma", rma.rma_number, actor_role="system")
+    return True
+
+
+def expire_overdue(db: Session, *, now: datetime, batch: int = 500) -> int:
+    """Expire every unused RMA past its DNDPA; idempotent, for a scheduler. Returns count."""
+    expired = 0
+    while True:
+        rmas = db.scalars(select(Authorization).where(
+            Authorization.status == RmaStatus.ISSUED,
+            Authorization.do_not_dispense_after < now.date()).limit(batch)
+            .with_for_update(skip_locked=True)).all()
+        changed = [r for r in rmas if expire_if_overdue(db, r, now)]
+        for rma in changed:
+            _refresh(db, rma.course_id, now)
+        db.commit()
+        expired += len(changed)
+        if len(rmas) < batch or not changed:
+            return expired
+
+
+def _decide(db: Session, pharmacy: Pharmacy, ask: RmaAsk, now: datetime,
+            requested_by: int | None) -> RmaRequest:
+    record = RmaRequest(id=str(uuid.uuid4()), pharmacy_id=pharmacy.id, requested_at=now,
+                        requested_by_id=requested_by, decision="denied",
+                        request=ask.model_dump(mode="json"))
+    patient = _patient(db, ask)
+    if patient is None:
+        record.reasons = [_reason("PATIENT_NOT_FOUND", Actor.PHARMACY,
+                                  "No patient matches this patient ID and date of birth; "
+                                  "check both with the patient's program card.")]
+        return _save(db, record)
+    record.patient_id = patient.id
+    course = db.scalar(select(Course).where(Course.patient_id == patient.id)
+                       .order_by(Course.id.desc()).limit(1).with_for_update())
+    prescriber = db.get(PrescriberProfile, patient.prescriber_id)
+    if course is None or prescriber.npi != ask.prescriber_npi:
+        record.reasons = [_reason("PRESCRIBER_MISMATCH", Actor.PHARMACY,
+                                  "This NPI is not the prescriber of record for this patient; "
+                                  "check the prescription.")]
+        return _save(db, record)
+    cycle = _cycle_for(db, course, now)
+    rows = load_rows(db, [course])[0]
+    facts = replace(rows.facts(), pharmacy=pharmacy_certification(pharmacy),
+                    request=RequestFacts(days_supply=ask.days_supply, quantity=ask.quantity))
+    flow = CycleFlow(cycle, on_transition=_audit_transition(db, cycle))
+    try:
+        result = flow.fire(CycleEvent.AUTHORIZE, Context(facts, program(course.program), now))
+    except InvalidTransition:
+        record.reasons = [_reason("CYCLE_ALREADY_AUTHORIZED", Actor.PHARMACY,
+                                  "This month already has an authorization; reverse it "
+                                  "before asking again.")]
+        return _save(db, record, course)
+    decision = result.decision
+    if not result.accepted:
+        record.reasons = [_reason(f.code, f.actor, f.message, f.eligible_on)
+                          for f in decision.unmet]
+        return _save(db, record, course)
+    rma = Authorization(
+        rma_number=new_rma_number(), cycle_id=cycle.id, course_id=course.id,
+        pharmacy_id=pharmacy.id, requested_by_id=requested_by,
+        prescriber_npi=ask.prescriber_npi, ndc=ask.ndc, strength_mg=ask.strength_mg,
+        quantity=ask.quantity, days_supply=ask.days_supply,
+        do_not_dispense_after=decision.do_not_dispense_after,
+        window_closes_at=decision.window_closes_at, program=decision.program,
+        rule_version=decision.rule_version, issued_at=now)
+    db.add(rma)
+    db.flush()
+    record.decision, record.authorization_id = "authorized", rma.id
+    return _save(db, record, course)
+
+
+def _dispense(db: Session, pharmacy: Pharmacy, entry: DispenseEntry, now: datetime,
+              recorded_by: int | None) -> Dispense:
+    rma = _locked_rma(db, pharmacy, entry.rma_number, now)
+    if rma.status != RmaStatus.ISSUED:
+        raise Conflict(_not_dispensable(rma))
+    today = now.astimezone(program(rma.program).zone).date()
+    if entry.dispensed_on > today:
+        raise Refused({"dispensed_on": "The dispense date cannot be in the future."})
+    if entry.dispensed_on < rma.issued_at.astimezone(program(rma.program).zone).date():
+        raise Refused({"dispensed_on": "The dispense date cannot come before the RMA."})
+    if entry.days_supply > rma.days_supply or entry.quantity > rma.quantity:
+        raise Refused({"days_supply": f"The RMA covers at most {rma.days_supply} days and "
+                                      f"{rma.quantity} units."})
+    zone = program(rma.program).zone
+    dispensed_at = now if entry.dispensed_on == today else datetime.combine(
+        entry.dispensed_on, time(12), tzinfo=zone)
+    findings = _fire_cycle(db, rma, CycleEvent.DISPENSE, now, dispense=DispenseFacts(
+        dispensed_at=dispensed_at, days_supply=entry.days_supply,
+        medication_guide_given=entry.medication_guide_given))
+    if findings:
+        raise Conflict(" ".join(f.message for f in findings))
+    dispense = Dispense(authorization_id=rma.id, course_id=rma.course_id,
+                        dispensed_on=entry.dispensed_on, quantity=entry.quantity,
+                        days_supply=entry.days_supply,
+                        medication_guide_given=entry.medication_guide_given,
+                        recorded_by_id=recorded_by, recorded_at=now)
+    db.add(dispense)
+    rma.status = RmaStatus.DISPENSED.value
+    db.flush()
+    audit.record(db, "rma.dispensed", "rma", rma.rma_number,
+                 summary={"days_supply": entry.days_supply, "dispensed_on": entry.dispensed_on})
+    course = db.get(Course, rma.course_id)
+    if course.state == CourseState.QUALIFYING:
+        courses.fire(db, course, CourseEvent.ACTIVATE, now)
+    _refresh(db, rma.course_id, now)
+    return dispense
+
+
+def _fire_cycle(db: Session, rma: Authorization, event: CycleEvent, now: datetime,
+                dispense: DispenseFacts | None = None):
+    """Move the RMA's cycle; returns the unmet findings of a refused guard."""
+    cycle = db.get(Cycle, rma.cycle_id)
+    course = db.get(Course, rma.course_id)
+    facts = load_rows(db, [course])[0].facts()
+    context = Context(facts, program(rma.program), now, authorization=authorization_fact(rma),
+                      dispense=dispense)
+    try:
+        result = CycleFlow(cycle, on_transition=_audit_transition(db, cycle)).fire(event, context)
+    except InvalidTransition:
+        return ()  # the cycle already moved on (e.g. a new month): the RMA's own state rules
+    return tuple(f for f in result.findings if not f.met) if not result.accepted else ()
+
+
+def _locked_rma(db: Session, pharmacy: Pharmacy, typed: str, now: datetime) -> Authorization:
+    number = normalise_rma_number(typed or "")
+    if number is None:
+        raise Refused({"rma_number": "This RMA number is not valid: check its digits."})
+    rma = db.scalar(select(Authorization).where(Authorization.rma_number == number)
+                    .with_for_update())
+    if rma is None or rma.pharmacy_id != pharmacy.id:
+        raise NotFound({"rma_number": "No RMA with this number was issued to this pharmacy."})
+    if expire_if_overdue(db, rma, now):
+        db.flush()
+    return rma
+
+
+def _rma_of(db: Session, pharmacy: Pharmacy, typed: str) -> Authorization:
+    number = normalise_rma_number(typed or "")
+    rma = number and db.scalar(select(Authorization).where(Authorization.rma_number == number))
+    if not rma or rma.pharmacy_id != pharmacy.id:
+        raise NotFound({"rma_number": "No RMA with this number was issued to this pharmacy."})
+    return rma
+
+
+def _not_dispensable(rma: Authorization) -> str:
+    return {
+        RmaStatus.DISPENSED: "This RMA has already been dispensed; each RMA covers one fill.",
+        RmaStatus.REVERSED: "This RMA was reversed; ask for a new one.",
+        RmaStatus.EXPIRED: f"This RMA expired: it could be filled until "
+                           f"{rma.do_not_dispense_after:%b} {rma.do_not_dispense_after.day}.",
+    }[RmaStatus(rma.status)]
+
+
+def _patient(db: Session, ask: RmaAsk) -> PatientProfile | None:
+    patient_id = normalise_program_patient_id(ask.patient_id)
+    if patient_id is None:
+        return None
+    patient = db.scalar(select(PatientProfile)
+                        .where(PatientProfile.program_patient_id == patient_id))
+    if patient is None or patient.date_of_birth != ask.patient_date_of_birth:
+        return None
+    return patient
+
+
+def _cycle_for(db: Session, course: Course, now: datetime) -> Cycle:
+    """The month in progress, or a new one (a category with no monthly steps)."""
+    cycle = load_rows(db, [course])[0].cycle
+    if cycle is not None:
+        return cycle
+    number = len(db.scalars(select(Cycle.id).where(Cycle.course_id == course.id)).all()) + 1
+    cycle = Cycle(course_id=course.id, number=number, opened_at=now)
+    db.add(cycle)
+    db.flush()
+    return cycle
+
+
+def _save(db: Session, record: RmaRequest, course: Course | None = None) -> RmaRequest:
+    db.add(record)
+    db.flush()
+    audit.record(db, "rma.requested", "rma_request", record.id,
+                 summary={"decision": record.decision,
+                          "reasons": [r["code"] for r in record.reasons]})
+    if course is not None:
+        worklist.refresh(db, course, record.requested_at)
+    return record
+
+
+def _refresh(db: Session, course_id: int, now: datetime) -> None:
+    worklist.refresh(db, db.get(Course, course_id), now)
+
+
+def _reason(code: str, actor, message: str, eligible_on=None) -> dict:
+    return {"code": str(code), "actor": str(actor) if actor else None, "message": message,
+            "eligible_on": eligible_on.isoformat() if eligible_on else None}
+
+
+def _audit_transition(db: Session, cycle: Cycle) -> Callable:
+    return lambda t: audit.record(db, f"cycle.{t.event}", "cycle", cycle.id,
+                                  summary={"state": [t.source, t.dest]})
+
+
+def _validated(model, data: dict):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Refused.from_validation(exc) from None
+
+
+def _retrying(db: Session, attempt: Callable):
+    """Run `attempt` and commit; on a lost race or serialization failure, start again."""
+    for remaining in range(ATTEMPTS - 1, -1, -1):
+        try:
+            result = attempt()
+            db.commit()
+            return result
+        except (IntegrityError, OperationalError) as exc:
+            db.rollback()
+            if remaining == 0 or not _retryable(exc):
+                raise
+        except Refused:
+            db.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _retryable(exc: Exception) -> bool:
+    """Unique violations, serialization failures, deadlocks, and SQLite's busy writer."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, IntegrityError) or code in {"40001", "40P01"} or \
+        "database is locked" in str(exc)
