@@ -79,6 +79,19 @@ def prune_login_attempts() -> None:
     click.echo(f"Deleted {count} old login attempts.")
 
 
+@maintenance_group.command("refresh-worklist",
+                           help="Recompute every open course's next action (run daily: "
+                                "time alone moves windows and due dates).")
+@click.option("--batch-size", default=500, show_default=True,
+              help="Courses per transaction.")
+def refresh_worklist(batch_size: int) -> None:
+    from compliance.services import worklist
+
+    with Session(get_engine(), expire_on_commit=False) as db:
+        count = worklist.refresh_all(db, clock.now(), batch_size=batch_size)
+    click.echo(f"Refreshed the next action of {count} open courses.")
+
+
 @demo_group.command("logins", help="Print the demo accounts and their password.")
 def demo_logins() -> None:
     from compliance.demo import DEMO_LOGINS, DEMO_PASSWORD

@@ -1,11 +1,15 @@
-"""Demonstration data: one of each kind of account, so every role can be tried at once.
+"""Demonstration data: one of each kind of account, so every role can be tried at once,
+and patients at every stage of a course, dated relative to the day the demo is loaded.
 
 Idempotent: rows are looked up by their natural keys (email, NPI, NCPDP ID) and only the
-missing ones are created, so loading twice changes nothing.
+missing ones are created, so loading twice changes nothing. The staged patients are made
+through the services (registration, consent, counseling, methods, tests, the monthly
+steps), each step back-dated to its day, so their rows are exactly what the pages make.
 """
 
+import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +25,16 @@ from compliance.models import (
     Role,
     User,
 )
+from compliance.programs import program
 from compliance.security.passwords import hash_password
+from compliance.services import (
+    courses,
+    invitations,
+    monthly,
+    patients,
+    question_banks,
+    worklist,
+)
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 (documented demo login, refused in production)
 
@@ -58,11 +71,66 @@ PATIENTS = [
                 "DEM000003"),
 ]
 
+
+
+@dataclass(frozen=True)
+class StagedPatient:
+    """A patient whose course the demo walks to one stage; days count back from the load."""
+
+    email: str
+    given_name: str
+    family_name: str
+    category: str
+    enrolled_days_ago: int
+    story: str  # what the README says about this login
+    expected_action: str  # the course's worklist action once loaded
+    screening_days_ago: int | None = None
+    confirmation_days_ago: int | None = None
+    confirmation_result: str = "negative"
+    prescriber_confirmed_days_ago: int | None = None
+    patient_answered: bool = False  # quiz right and methods attested, on the confirmation day
+    expected_state: str = "qualifying"
+
+
+GETS_PREGNANT, CANNOT = "can_get_pregnant", "cannot_get_pregnant"
+STAGED_PATIENTS = [
+    StagedPatient("stage.screening@example.com", "Jamie", "Brooks", GETS_PREGNANT, 3,
+                  "Signed and counseled, on two methods: waiting for the screening test.",
+                  "SCREENING_TEST_MISSING"),
+    StagedPatient("stage.confirmation@example.com", "Taylor", "Reed", GETS_PREGNANT, 25,
+                  "Screening test 10 days ago: the confirmation test is due from day 19.",
+                  "PREGNANCY_TEST_MISSING", screening_days_ago=10),
+    StagedPatient("stage.ready@example.com", "Morgan", "Ellis", GETS_PREGNANT, 50,
+                  "Everything done today (confirmation test, prescriber, questions, "
+                  "attestation): ready for a first fill.", "READY",
+                  screening_days_ago=22, confirmation_days_ago=0,
+                  prescriber_confirmed_days_ago=0, patient_answered=True),
+    StagedPatient("stage.answers@example.com", "Robin", "Hayes", GETS_PREGNANT, 45,
+                  "Confirmed by the prescriber yesterday, waiting for the patient's answers "
+                  "(first month).", "PATIENT_ATTESTATION_MISSING",
+                  screening_days_ago=21, confirmation_days_ago=1,
+                  prescriber_confirmed_days_ago=1),
+    StagedPatient("stage.expired@example.com", "Drew", "Walsh", GETS_PREGNANT, 60,
+                  "Confirmation test 10 days ago, never filled: the window has expired.",
+                  "WINDOW_EXPIRED", screening_days_ago=30, confirmation_days_ago=10,
+                  prescriber_confirmed_days_ago=9, patient_answered=True),
+    StagedPatient("stage.suspended@example.com", "Avery", "Stone", GETS_PREGNANT, 40,
+                  "Confirmation test yesterday was positive: the course is suspended.",
+                  "SUSPENDED", screening_days_ago=20, confirmation_days_ago=1,
+                  confirmation_result="positive", expected_state="suspended"),
+    StagedPatient("stage.cannot@example.com", "Sam", "Carter", CANNOT, 5,
+                  "Cannot get pregnant, signed and counseled: ready for a first fill.",
+                  "READY"),
+]
+DEMO_TWO_METHODS = ("intrauterine_device", "male_latex_condom")
+METHODS_BEFORE_ENROLLMENT_DAYS = 30
+
 DEMO_LOGINS = [
     ("admin", "admin@example.com"),
     *[("prescriber", email) for email, *_ in PRESCRIBERS],
     *[("pharmacist", email) for email, *_ in PHARMACISTS],
     *[("patient", spec.email) for spec in PATIENTS],
+    *[("patient", spec.email) for spec in STAGED_PATIENTS],
 ]
 
 
@@ -83,6 +151,9 @@ def load_demo(db: Session, *, today: date, now: datetime) -> int:
         loader.pharmacist(site, email, name, responsible)
     for patient in PATIENTS:
         loader.patient(patient)
+    loader.question_bank()
+    for staged in STAGED_PATIENTS:
+        loader.staged_patient(staged)
     if loader.created:
         audit.record(db, "demo.loaded", "system", summary={"created": loader.created})
     db.commit()
@@ -101,9 +172,10 @@ class _Loader:
         return row
 
     def _certification(self) -> dict:
+        # Certified before the oldest staged course began, so back-dated steps are valid.
         return {"certification_status": CertificationStatus.CERTIFIED,
-                "certified_on": self.today - timedelta(days=30),
-                "certification_expires_on": self.today + timedelta(days=335)}
+                "certified_on": self.today - timedelta(days=120),
+                "certification_expires_on": self.today + timedelta(days=245)}
 
     def account(self, email: str, name: str, role: Role) -> User:
         user = self.db.scalar(select(User).where(User.email == email))
@@ -140,8 +212,81 @@ class _Loader:
             return
         owner = self.db.scalar(select(PrescriberProfile).join(
             User, User.id == PrescriberProfile.user_id).where(User.email == spec.prescriber_email))
-        self._add(PatientProfile(
+        patient = self._add(PatientProfile(
             user_id=user.id, prescriber_id=owner.id,
             program_patient_id=demo_patient_id(spec.id_stem), given_name=spec.given_name,
             family_name=spec.family_name, date_of_birth=spec.born, category=spec.category,
-            category_reason=spec.reason, created_at=self.now))
+            category_reason=spec.reason, weight_kg=60, created_at=self.now))
+        worklist.refresh(self.db, courses.open_course(self.db, patient=patient, now=self.now),
+                         self.now)
+
+    def question_bank(self) -> None:
+        """Version 1 of the default iPLEDGE questions, active, unless a bank exists."""
+        if question_banks.active_bank(self.db, program="ipledge", category=GETS_PREGNANT):
+            return
+        bank = question_banks.create_version(
+            self.db, program="ipledge", category=GETS_PREGNANT, now=self.now,
+            questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+        question_banks.activate(self.db, bank=bank, now=self.now)
+        self.created += 1
+
+    def at(self, days_ago: int) -> datetime:
+        """Noon Eastern `days_ago` days before the load (never later than the load itself)."""
+        zone = program("ipledge").zone
+        noon = datetime.combine(self.today - timedelta(days=days_ago), time(12), zone)
+        return min(noon.astimezone(UTC), self.now)
+
+    def staged_patient(self, spec: StagedPatient) -> None:
+        """Register and walk one patient to their stage, unless the account exists."""
+        if self.db.scalar(select(User.id).where(User.email == spec.email)) is not None:
+            return
+        prescriber = self.db.scalar(select(PrescriberProfile).join(
+            User, User.id == PrescriberProfile.user_id).where(User.email == PRESCRIBERS[0][0]))
+        doctor = self.db.get(User, prescriber.user_id)
+        start = self.at(spec.enrolled_days_ago)
+        profile, token = patients.register_patient(
+            self.db, prescriber=prescriber, now=start, today=self.today, invitation_days=7,
+            data={"given_name": spec.given_name, "family_name": spec.family_name,
+                  "date_of_birth": date(2001, 6, 15), "email": spec.email, "phone": "",
+                  "weight_kg": 62, "category": spec.category,
+                  "category_reason": "Has reproductive potential." if spec.category ==
+                  GETS_PREGNANT else "Assigned male at birth."})
+        user = invitations.accept_invitation(self.db, token=token, password=DEMO_PASSWORD,
+                                             confirm=DEMO_PASSWORD, now=start)
+        course = courses.course_of(self.db, profile)
+        monthly.sign_enrollment(self.db, course=course, patient_user=user,
+                                password=DEMO_PASSWORD, now=start)
+        day = start.astimezone(program("ipledge").zone).date()
+        courses.record_counseling(self.db, course=course, counseled_on=day, today=day,
+                                  now=start)
+        if spec.category == GETS_PREGNANT:  # already on both methods for a month
+            since = day - timedelta(days=METHODS_BEFORE_ENROLLMENT_DAYS)
+            for method in DEMO_TWO_METHODS:
+                courses.add_method(self.db, course=course, today=day, entered_by=doctor.id,
+                                   now=start, data={"method": method, "started_on": since})
+        self._tests(spec, course, doctor)
+        if spec.prescriber_confirmed_days_ago is not None:
+            when = self.at(spec.prescriber_confirmed_days_ago)
+            monthly.confirm_month(self.db, course=course, prescriber_user=doctor,
+                                  password=DEMO_PASSWORD, now=when)
+            if spec.patient_answered:
+                answers = {q["id"]: q["answer"] for q in question_banks.DEFAULT_IPLEDGE_QUESTIONS}
+                monthly.answer_quiz(self.db, course=course, answers=answers, now=when)
+                monthly.attest(self.db, course=course, patient_user=user, password=DEMO_PASSWORD,
+                               methods=list(DEMO_TWO_METHODS), now=when)
+        worklist.refresh(self.db, course, self.now)  # as the daily refresh would, today
+        self.db.commit()
+        self.created += 1
+
+    def _tests(self, spec: StagedPatient, course, doctor: User) -> None:
+        for kind, days_ago, result in (
+                ("screening", spec.screening_days_ago, "negative"),
+                ("confirmation", spec.confirmation_days_ago, spec.confirmation_result)):
+            if days_ago is None:
+                continue
+            when = self.at(days_ago)
+            day = when.astimezone(program("ipledge").zone).date()
+            courses.record_test(self.db, course=course, today=day, entered_by=doctor.id,
+                                now=when, data={"kind": kind, "specimen_on": day,
+                                                "result": result, "setting": "laboratory",
+                                                "laboratory": "Demo Lab"})

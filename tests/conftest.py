@@ -233,6 +233,9 @@ class Factory:
             family_name=f"Ient{user.id}", date_of_birth=date(2000, 1, 1),
             category="can_get_pregnant", category_reason="Reproductive potential.")
         self.db.add(patient)
+        self.db.flush()
+        self.db.add(models.Course(patient_id=patient.id, prescriber_id=prescriber.id,
+                                  program=patient.program))
         self.db.commit()
         return patient
 

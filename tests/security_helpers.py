@@ -6,7 +6,15 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from compliance.models import AuditEvent, PatientProfile, Pharmacy, PrescriberProfile, User
+from compliance.models import (
+    AuditEvent,
+    PatientProfile,
+    Pharmacy,
+    PrescriberProfile,
+    QuestionBank,
+    User,
+)
+from compliance.services.question_banks import DEFAULT_IPLEDGE_QUESTIONS
 from tests.conftest import csrf_token
 
 ROLES = ("admin", "prescriber", "pharmacist", "patient")
@@ -26,6 +34,7 @@ class Cast:
     pharmacist: User
     patient: PatientProfile
     patient_user: User
+    bank: QuestionBank
 
     def user(self, role: str) -> User:
         return {"admin": self.admin, "prescriber": self.prescriber_user,
@@ -48,7 +57,16 @@ def make_cast(factory) -> Cast:
         pharmacist=factory.pharmacist(pharmacy),
         patient=patient,
         patient_user=factory.db.get(User, patient.user_id),
+        bank=_draft_bank(factory.db),
     )
+
+
+def _draft_bank(db) -> QuestionBank:
+    bank = QuestionBank(program="ipledge", category="can_get_pregnant", version=1,
+                        questions=DEFAULT_IPLEDGE_QUESTIONS)
+    db.add(bank)
+    db.commit()
+    return bank
 
 
 def session_cookie(client) -> str | None:

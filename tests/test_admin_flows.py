@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from compliance.identifiers import normalise_program_patient_id, npi_with_check_digit
-from compliance.models import PatientProfile, Pharmacy, User
+from compliance.models import Course, PatientProfile, Pharmacy, User
 from tests.conftest import post_form, sign_in
 from tests.form_helpers import (
     NEW_PASSWORD,
@@ -181,16 +181,19 @@ def _enrol_many(db, prescriber, count: int) -> None:
         user = User(email=f"many{n:03d}@example.com", name=f"Many {n:03d}", role="patient")
         db.add(user)
         db.flush()
-        db.add(PatientProfile(user_id=user.id, prescriber_id=prescriber.id,
-                              program_patient_id=f"TEST{n:03d}-X", given_name="Many",
-                              family_name=f"Patient{n:03d}", date_of_birth=date(2000, 1, 1),
-                              category="can_get_pregnant", category_reason="Test."))
+        patient = PatientProfile(user_id=user.id, prescriber_id=prescriber.id,
+                                 program_patient_id=f"TEST{n:03d}-X", given_name="Many",
+                                 family_name=f"Patient{n:03d}", date_of_birth=date(2000, 1, 1),
+                                 category="can_get_pregnant", category_reason="Test.")
+        db.add(patient)
+        db.flush()
+        db.add(Course(patient_id=patient.id, prescriber_id=prescriber.id, program="ipledge"))
     db.commit()
 
 
 @pytest.mark.parametrize("query,page_number", [
-    ("", 1), ("?page=2", 2), ("?page=abc", 1), ("?page=-5", 1), ("?page=0", 1),
-    ("?page=99999999999999999999", None), ("?page=1.5", 1), ("?page=%00", 1),
+    ("", 1), ("&page=2", 2), ("&page=abc", 1), ("&page=-5", 1), ("&page=0", 1),
+    ("&page=99999999999999999999", None), ("&page=1.5", 1), ("&page=%00", 1),
 ])
 def test_patient_list_is_paginated(client, db, factory, frozen, query, page_number):
     """With 60 patients, is there a second page, and does a nonsense page number give a
@@ -198,7 +201,7 @@ def test_patient_list_is_paginated(client, db, factory, frozen, query, page_numb
     prescriber = factory.prescriber()
     _enrol_many(db, prescriber, 60)
     fast_sign_in(client, db, db.get(User, prescriber.user_id))
-    page = client.get(f"/prescriber/{query}")
+    page = client.get(f"/prescriber/?sort=name{query}")
     assert page.status_code == 200
     if page_number is None:  # far past the end: an empty page, still a page
         assert "Page " in page.text

@@ -46,6 +46,18 @@ FORM_ROUTES = {
         "category_reason": "Post-menopausal."}),
     "prescriber.reissue_invitation": ("prescriber", "/prescriber/patients/{invited}/invitation",
                                       {}),
+    **{f"prescriber.{endpoint}": ("prescriber", f"/prescriber/patients/{{invited}}/{path}", {})
+       for endpoint, path in (
+           ("record_counseling", "counseling"), ("add_method", "methods"),
+           ("change_method", "methods/change"), ("stop_method", "methods/stop"),
+           ("record_test", "tests"), ("report_pregnancy", "pregnancy"),
+           ("confirm_month", "confirmation"), ("set_home_testing", "home-testing"),
+           ("change_category", "category"), ("end_treatment", "end"))},
+    "patient.enrollment": ("patient", "/patient/enrollment", {"password": PASSWORD}),
+    "patient.answer_questions": ("patient", "/patient/month/answers", {}),
+    "patient.attest": ("patient", "/patient/month/attestation", {"password": PASSWORD}),
+    "question_banks.new": ("admin", "/admin/question-banks/new", {"questions": "[]"}),
+    "question_banks.activate": ("admin", "/admin/question-banks/{bank}/activate", {}),
 }
 
 
@@ -60,7 +72,8 @@ def places(factory):
     factory.db.commit()
     return cast, {"admin_email": cast.admin.email, "prescriber": cast.prescriber.id,
                   "pharmacy": cast.pharmacy.id, "invited": invited.id,
-                  "invited_user": invited.user_id, "invitation": token}
+                  "invited_user": invited.user_id, "invitation": token,
+                  "bank": cast.bank.id}
 
 
 def test_table_covers_every_form_route(app):

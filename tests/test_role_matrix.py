@@ -36,7 +36,19 @@ GET_ROUTES = {
     "prescriber.patient": ("/prescriber/patients/{patient}", {"prescriber"}),
     "pharmacist.home": ("/pharmacist/", {"pharmacist"}),
     "patient.home": ("/patient/", {"patient"}),
+    "patient.enrollment": ("/patient/enrollment", {"patient"}),
+    "patient.month": ("/patient/month", {"patient"}),
+    "patient.history": ("/patient/history", {"patient"}),
+    "patient.calendar_file": ("/patient/calendar.ics", {"patient"}),
+    "question_banks.index": ("/admin/question-banks/", {"admin"}),
+    "question_banks.new": ("/admin/question-banks/new", {"admin"}),
+    "question_banks.show": ("/admin/question-banks/{bank}", {"admin"}),
 }
+PRESCRIBER_ACTIONS = ("counseling", "methods", "methods/change", "methods/stop", "tests",
+                      "pregnancy", "confirmation", "home-testing", "category", "end")
+PRESCRIBER_ACTION_ENDPOINTS = (
+    "record_counseling", "add_method", "change_method", "stop_method", "record_test",
+    "report_pregnancy", "confirm_month", "set_home_testing", "change_category", "end_treatment")
 
 POST_ROUTES = {
     "auth.logout": ("/logout", EVERYONE),
@@ -51,6 +63,13 @@ POST_ROUTES = {
     "prescriber.new_patient": ("/prescriber/patients/new", {"prescriber"}),
     "prescriber.reissue_invitation": ("/prescriber/patients/{patient}/invitation",
                                       {"prescriber"}),
+    **{f"prescriber.{endpoint}": (f"/prescriber/patients/{{patient}}/{path}", {"prescriber"})
+       for endpoint, path in zip(PRESCRIBER_ACTION_ENDPOINTS, PRESCRIBER_ACTIONS, strict=True)},
+    "patient.enrollment": ("/patient/enrollment", {"patient"}),
+    "patient.answer_questions": ("/patient/month/answers", {"patient"}),
+    "patient.attest": ("/patient/month/attestation", {"patient"}),
+    "question_banks.new": ("/admin/question-banks/new", {"admin"}),
+    "question_banks.activate": ("/admin/question-banks/{bank}/activate", {"admin"}),
 }
 
 # What a form would carry if the request got through; wrong roles must never get that far.
@@ -70,7 +89,8 @@ FORM_PAGES_WITH_SELECTS = [("admin", "admin.prescriber_certification"),
 
 def _fill(url: str, cast) -> str:
     return url.format(prescriber=cast.prescriber.id, pharmacy=cast.pharmacy.id,
-                      patient=cast.patient.id, patient_user=cast.patient_user.id)
+                      patient=cast.patient.id, patient_user=cast.patient_user.id,
+                      bank=cast.bank.id)
 
 
 def _outcome(response) -> str:

@@ -12,23 +12,46 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.models import Course, Cycle, QuizAttempt, User
+from compliance.models import Course, Cycle, QuizAttempt, Signature, User
 from compliance.programs import program
-from compliance.services import courses, question_banks, signatures
+from compliance.services import courses, question_banks, signatures, worklist
 from compliance.services.errors import Refused
 from compliance.services.facts import load_rows
 from workflows.flow import Context, InvalidTransition
 from workflows.machines import CycleEvent, CycleFlow
 from workflows.rules.contraception import methods_in_use
 
-QUIZ_TRIES_BEFORE_PRESCRIBER_IS_TOLD = 3
+QUIZ_TRIES_BEFORE_PRESCRIBER_IS_TOLD = worklist.QUIZ_FAILURES_BEFORE_PRESCRIBER_ACTS
 
 
 @dataclass(frozen=True)
 class QuizOutcome:
+    """One try: passed or not, the wrong questions (with explanations), failed tries so far."""
+
     passed: bool
     wrong: list[dict]
     tries: int
+
+    @property
+    def prescriber_told(self) -> bool:
+        """The prescriber's worklist now shows QUIZ_FAILED for this course."""
+        return not self.passed and self.tries >= QUIZ_TRIES_BEFORE_PRESCRIBER_IS_TOLD
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A month the patient signed, as their history shows it."""
+
+    cycle: Cycle
+    signature: Signature
+
+
+def attestations(db: Session, course: Course) -> list[Attestation]:
+    """The patient's signed months on this course, newest first."""
+    rows = db.execute(select(Cycle, Signature).join(
+        Signature, Signature.id == Cycle.patient_signature_id)
+        .where(Cycle.course_id == course.id).order_by(Cycle.number.desc())).all()
+    return [Attestation(cycle, signature) for cycle, signature in rows]
 
 
 def sign_enrollment(db: Session, *, course: Course, patient_user: User, password: str,

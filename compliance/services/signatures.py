@@ -30,3 +30,8 @@ def sign(db: Session, *, signer: User, password: str, meaning: str, now: datetim
     audit.record(db, "signature.recorded", "signature", signature.id,
                  summary={"meaning": meaning}, actor_id=signer.id, actor_role=signer.role)
     return signature
+
+
+def find(db: Session, signature_id: int | None) -> Signature | None:
+    """A recorded signature by id (None when nothing was signed)."""
+    return None if signature_id is None else db.get(Signature, signature_id)

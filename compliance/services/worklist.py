@@ -10,10 +10,11 @@ time alone moves windows and due dates).
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from compliance.models import Course, PatientProfile
+from compliance import audit
+from compliance.models import Course, PatientProfile, User
 from compliance.programs import program
 from compliance.services.facts import CourseRows, load_rows
 from workflows.decision import evaluate_authorization
@@ -32,9 +33,12 @@ class NextAction:
     on: date | None
 
 
+QUIZ_FAILURES_BEFORE_PRESCRIBER_ACTS = 3
+
 ACTION_LABELS = {
     "": "Nothing to do",
     "READY": "Ready for the pharmacy",
+    "QUIZ_FAILED": "Questions failed 3 times",
     "POST_TREATMENT_TEST": "Post-treatment test",
     "SUSPENDED": "Positive test: report",
     "COMPLETED": "Course completed",
@@ -51,6 +55,12 @@ def next_action(rows: CourseRows, now: datetime) -> NextAction:
                           "to the pregnancy registry and counsel the patient.", None)
     if course.state in (CourseState.COMPLETED, CourseState.WITHDRAWN):
         return NextAction(course.state.upper(), "", ACTION_LABELS[course.state.upper()], None)
+    cycle = rows.cycle
+    if (cycle is not None and not cycle.quiz_passed
+            and cycle.failed_quiz_attempts >= QUIZ_FAILURES_BEFORE_PRESCRIBER_ACTS):
+        return NextAction("QUIZ_FAILED", Actor.PRESCRIBER, "The patient answered this month's "
+                          f"questions wrongly {cycle.failed_quiz_attempts} times: go over the "
+                          "program with them.", None)
     today = now.astimezone(prog.zone).date()
     if course.state == CourseState.POST_TREATMENT:
         item = plan_course(facts, prog, today).get(PlanItemKind.POST_TREATMENT_TEST)
@@ -63,6 +73,9 @@ def next_action(rows: CourseRows, now: datetime) -> NextAction:
             if finding.actor == actor:
                 return NextAction(finding.code, actor, finding.message, finding.eligible_on)
     closes = decision.do_not_dispense_after
+    if closes is None:  # denied only for want of a pharmacy: the window is the plan's
+        window = plan_course(facts, prog, today).get(PlanItemKind.DISPENSING_WINDOW)
+        closes = window.ends_on if window else None
     return NextAction("READY", Actor.PHARMACY, "Ready for the pharmacy" +
                       (f": the window closes {closes:%b} {closes.day}." if closes else "."),
                       closes)
@@ -131,8 +144,9 @@ def worklist_query(prescriber_id: int, *, action: str = "", sort: str = "date") 
     (prescriber, action, date) when filtered; name order reads the patient index.
     """
     newer = Course.__table__.alias("newer")
-    query = (select(Course, PatientProfile)
+    query = (select(Course, PatientProfile, User)
              .join(PatientProfile, PatientProfile.id == Course.patient_id)
+             .join(User, User.id == PatientProfile.user_id)
              .where(Course.prescriber_id == prescriber_id)
              .where(~exists().where(newer.c.patient_id == Course.patient_id,
                                     newer.c.id > Course.id)))
@@ -166,3 +180,36 @@ def refresh_all(db: Session, now: datetime, batch_size: int = REFRESH_BATCH) -> 
             rows.course.next_action, rows.course.next_action_on = action.code, action.on
         db.commit()
         last_id, count = batch[-1].id, count + len(batch)
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One line of the worklist: the patient, the course, and its action computed now."""
+
+    patient: PatientProfile
+    course: Course
+    account: User
+    action: NextAction
+    label: str
+
+
+def worklist_page(db: Session, *, prescriber_id: int, action: str, sort: str, page: int,
+                  per_page: int, now: datetime) -> tuple[list[WorklistRow], int]:
+    """One page of the worklist and the total; the shown rows' actions are recomputed live
+    (time moves windows) with one batched load, and the read is audited."""
+    query = worklist_query(prescriber_id, action=action, sort=sort)
+    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    found = db.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    accounts = {course.id: account for course, _, account in found}
+    shown = []
+    for rows in load_rows(db, [course for course, _, _ in found]):
+        live = next_action(rows, now)
+        today = now.astimezone(program(rows.course.program).zone).date()
+        shown.append(WorklistRow(rows.patient, rows.course, accounts[rows.course.id], live,
+                                 short_label(live.code, live.on, today)))
+    summary = {"page": page, "shown": len(shown)}
+    summary |= {"action": action} if action else {}
+    summary |= {"sort": sort} if sort != "date" else {}
+    audit.record(db, "patient.list_viewed", "prescriber", prescriber_id, summary=summary)
+    db.commit()
+    return shown, total

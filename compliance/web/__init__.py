@@ -2,12 +2,21 @@
 
 from flask import Flask
 
-from compliance.web import admin, auth, errors, patient, pharmacist, prescriber
+from compliance.web import (
+    admin,
+    auth,
+    errors,
+    patient,
+    pharmacist,
+    prescriber,
+    question_banks,
+)
 from compliance.web.navigation import inject_navigation
 
 
 def init_app(app: Flask) -> None:
-    for blueprint in (auth.bp, admin.bp, prescriber.bp, pharmacist.bp, patient.bp):
+    for blueprint in (auth.bp, admin.bp, prescriber.bp, pharmacist.bp, patient.bp,
+                      question_banks.bp):
         app.register_blueprint(blueprint)
     app.context_processor(inject_navigation)
     errors.init_app(app)

@@ -7,11 +7,13 @@ from compliance.web.forms import LogoutForm
 
 NAVIGATION = {
     Role.ADMIN: [("admin.home", "Overview"), ("admin.prescribers", "Prescribers"),
-                 ("admin.pharmacies", "Pharmacies"), ("admin.users", "Accounts")],
+                 ("admin.pharmacies", "Pharmacies"), ("admin.users", "Accounts"),
+                 ("question_banks.index", "Question banks")],
     Role.PRESCRIBER: [("prescriber.home", "My patients"),
                       ("prescriber.new_patient", "Register a patient")],
     Role.PHARMACIST: [("pharmacist.home", "Pharmacy")],
-    Role.PATIENT: [("patient.home", "My program")],
+    Role.PATIENT: [("patient.home", "My program"), ("patient.month", "This month"),
+                   ("patient.history", "My history")],
 }
 
 HOME = {Role.ADMIN: "admin.home", Role.PRESCRIBER: "prescriber.home",

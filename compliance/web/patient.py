@@ -1,26 +1,199 @@
-"""The patient's own pages."""
+"""The patient's own pages: home, enrollment signature, the month's steps, history, calendar.
 
-from flask import Blueprint, abort, render_template
+The patient is always resolved from the signed-in account, never from the URL, so a
+patient can reach nothing but their own records.
+"""
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from compliance import clock
 from compliance.auth import roles_required
 from compliance.db import get_session
-from compliance.models import PatientProfile, PrescriberProfile, User
-from compliance.services import patients
+from compliance.models import PatientProfile, PregnancyTest, PrescriberProfile, User
+from compliance.programs import method_choices, program
+from compliance.services import courses, monthly, patients, question_banks, signatures
+from compliance.services.errors import Refused
+from compliance.services.facts import load_rows
+from compliance.web import calendar
+from compliance.web.forms_patient import AttestationForm, EnrollmentForm, quiz_form
+from compliance.web.pages import form_page
 
 bp = Blueprint("patient", __name__, url_prefix="/patient")
+patient_only = roles_required("patient")
+
+
+class Mine:
+    """The signed-in patient's profile, account, latest course and its rows."""
+
+    def __init__(self):
+        self.db = get_session()
+        self.patient = self.db.scalar(select(PatientProfile).where(
+            PatientProfile.user_id == current_user.id))
+        if self.patient is None:
+            abort(404)
+        self.user = self.db.get(User, self.patient.user_id)
+        self.course = courses.course_of(self.db, self.patient)
+        self.rows = load_rows(self.db, [self.course])[0] if self.course else None
+        self.zone = program(self.patient.program).zone
+
+    def signed_time(self, instant) -> str:
+        return calendar.signed_time(instant, self.zone)
 
 
 @bp.get("/")
-@roles_required("patient")
+@patient_only
 def home():
-    db = get_session()
-    profile = db.scalar(select(PatientProfile).where(PatientProfile.user_id == current_user.id))
-    if profile is None:
-        abort(404)
-    patients.view_patient(db, patient=profile)
-    prescriber = db.execute(
+    mine, now = Mine(), clock.now()
+    patients.view_patient(mine.db, patient=mine.patient)
+    prescriber = mine.db.execute(
         select(PrescriberProfile, User).join(User, User.id == PrescriberProfile.user_id)
-        .where(PrescriberProfile.id == profile.prescriber_id)).one()
-    return render_template("patient/home.html", patient=profile, prescriber=prescriber)
+        .where(PrescriberProfile.id == mine.patient.prescriber_id)).one()
+    todos = calendar.todos(mine.rows, now) if mine.rows else []
+    enrollment = signatures.find(mine.db, mine.course and mine.course.enrollment_signature_id)
+    return render_template("patient/home.html", patient=mine.patient, prescriber=prescriber,
+                           course=mine.course, todos=todos, enrollment=enrollment, mine=mine)
+
+
+@bp.route("/enrollment", methods=["GET", "POST"])
+@patient_only
+def enrollment():
+    """The informed consent, signed with the password; afterwards, who signed and when."""
+    mine = Mine()
+    if mine.course is None:
+        abort(404)
+    form = EnrollmentForm()
+    if mine.course.enrollment_signature_id is None and form.validate_on_submit():
+        try:
+            monthly.sign_enrollment(mine.db, course=mine.course, patient_user=mine.user,
+                                    password=form.password.data, now=clock.now())
+        except Refused as exc:
+            mine.db.rollback()
+            form.show_refusal(exc)
+        else:
+            flash("Your enrollment is signed.", "success")
+            return redirect(url_for("patient.enrollment"))
+    signature = signatures.find(mine.db, mine.course.enrollment_signature_id)
+    return form_page("patient/enrollment.html", form, consent=signatures.ENROLLMENT,
+                     signature=signature, mine=mine)
+
+
+@bp.get("/month")
+@patient_only
+def month():
+    return _month_page(Mine())
+
+
+@bp.post("/month/answers")
+@patient_only
+def answer_questions():
+    """Check the month's answers; a wrong try shows why and the questions again."""
+    mine = Mine()
+    bank = _bank(mine)
+    if mine.course is None or bank is None:
+        abort(404)
+    form = quiz_form(bank.questions)
+    if not form.validate_on_submit():
+        return _month_page(mine, show_quiz_errors=True, status=422)
+    answers = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    try:
+        outcome = monthly.answer_quiz(mine.db, course=mine.course, answers=answers,
+                                      now=clock.now())
+    except Refused as exc:
+        mine.db.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("patient.month"))
+    if outcome.passed:
+        flash("All your answers are right. Now confirm your birth control.", "success")
+        return redirect(url_for("patient.month"))
+    return _month_page(Mine(), outcome=outcome, status=422)
+
+
+@bp.post("/month/attestation")
+@patient_only
+def attest():
+    mine = Mine()
+    if mine.course is None:
+        abort(404)
+    form = _attestation_form(mine)
+    if form.validate_on_submit():
+        try:
+            monthly.attest(mine.db, course=mine.course, patient_user=mine.user,
+                           methods=form.methods.data, password=form.password.data,
+                           now=clock.now())
+        except Refused as exc:
+            mine.db.rollback()
+            form.show_refusal(exc)
+        else:
+            flash("Thank you: this month is signed. Your pharmacy can now fill your "
+                  "prescription once everything else is ready.", "success")
+            return redirect(url_for("patient.month"))
+    return _month_page(Mine(), attestation=form, status=422)
+
+
+@bp.get("/history")
+@patient_only
+def history():
+    mine = Mine()
+    tests = list(mine.db.scalars(select(PregnancyTest).where(
+        PregnancyTest.course_id == mine.course.id).order_by(
+        PregnancyTest.specimen_on.desc(), PregnancyTest.id.desc()))) if mine.course else []
+    signed = monthly.attestations(mine.db, mine.course) if mine.course else []
+    return render_template("patient/history.html", tests=tests, attestations=signed,
+                           methods=method_choices(mine.patient.program), mine=mine)
+
+
+@bp.get("/calendar.ics")
+@patient_only
+def calendar_file():
+    mine = Mine()
+    if mine.rows is None:
+        abort(404)
+    body = calendar.ics(mine.rows, clock.now())
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": 'attachment; filename="my-program.ics"',
+        "Cache-Control": "private, no-store"})
+
+
+def _bank(mine: Mine):
+    return question_banks.active_bank(mine.db, program=mine.patient.program,
+                                      category=mine.patient.category)
+
+
+def _attestation_form(mine: Mine) -> AttestationForm:
+    form = AttestationForm()
+    form.methods.choices = method_choices(mine.patient.program)
+    return form
+
+
+def _month_page(mine: Mine, *, outcome=None, attestation=None, show_quiz_errors=False,
+                status=200):
+    """The month's step the patient is at: waiting, the questions, the methods, or done."""
+    rows, cycle = mine.rows, mine.rows.cycle if mine.rows else None
+    now = clock.now()
+    today = now.astimezone(mine.zone).date()
+    step, questions, quiz, bank = "done", [], None, _bank(mine)
+    if rows is None or not calendar.needs_monthly_answers(rows, today):
+        step = "not_needed"
+    elif mine.course.enrollment_signature_id is None:
+        step = "sign_first"
+    elif cycle is None or cycle.prescriber_confirmed_at is None:
+        step = "waiting"
+    elif cycle.patient_attested_at is None and not cycle.quiz_passed:
+        step = "quiz" if bank is not None else "no_bank"
+    elif cycle.patient_attested_at is None:
+        step = "methods"
+    if step == "quiz":  # a new order each time; a wrong try keeps the chosen answers
+        questions = question_banks.shuffled(bank)
+        quiz = quiz_form(questions)
+        if show_quiz_errors:
+            quiz.validate()
+    plan = calendar.plan_for(rows, now) if rows else None
+    window = plan.get(calendar.PlanItemKind.DISPENSING_WINDOW) if plan else None
+    return render_template(
+        "patient/month.html", step=step, questions=questions, quiz=quiz, outcome=outcome,
+        attestation=attestation or _attestation_form(mine), cycle=cycle, mine=mine,
+        window_closes=calendar.closing_time(window.ends_at, mine.zone)
+        if window and window.ends_at else None,
+        tries_before_told=monthly.QUIZ_TRIES_BEFORE_PRESCRIBER_IS_TOLD), status

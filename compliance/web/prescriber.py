@@ -1,6 +1,23 @@
-"""The prescriber's pages: their patients, and registering a new one."""
+"""The prescriber's pages: the worklist, registering a patient, and the patient's course.
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+Every clinical action is its own small POST route: it loads the prescriber's own patient
+(404 for anyone else's), binds its form, calls one course service and redirects with a
+flash (PRG); a refusal rolls back and shows the patient page again (422) with what was
+typed and the message next to the field.
+"""
+
+from collections.abc import Callable
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -8,23 +25,37 @@ from compliance import clock
 from compliance.auth import owned_or_404, roles_required
 from compliance.db import get_session
 from compliance.models import PatientProfile, PrescriberProfile, User
-from compliance.services import organisations, patients
+from compliance.services import courses, monthly, organisations, patients, worklist
 from compliance.services.errors import Refused
+from compliance.web import chart
 from compliance.web.forms import ActionForm, PatientForm
-from compliance.web.pages import Page, form_page, parse_page, show_invitation
+from compliance.web.pages import PER_PAGE, Page, form_page, parse_page, show_invitation
 
 bp = Blueprint("prescriber", __name__, url_prefix="/prescriber")
 prescriber_only = roles_required("prescriber")
 
 
+@bp.context_processor
+def _words() -> dict:
+    """Dates and instants in plain words, in the program's zone."""
+    return chart.wording()
+
+
 @bp.get("/")
 @prescriber_only
 def home():
+    """The worklist: each patient's one next action, filtered and sorted."""
+    db, prescriber = get_session(), current_prescriber()
+    action = request.args.get("action", "")[:40]
+    sort = request.args.get("sort") if request.args.get("sort") in worklist.SORTS else "date"
     number = parse_page(request.args.get("page"))
-    rows, total = patients.list_patients(get_session(), prescriber=current_prescriber(),
-                                         page=number, per_page=50)
-    return render_template("prescriber/home.html",
-                           page=Page(items=rows, number=number, total=total, per_page=50))
+    rows, total = worklist.worklist_page(db, prescriber_id=prescriber.id, action=action,
+                                         sort=sort, page=number, per_page=PER_PAGE,
+                                         now=clock.now())
+    return render_template("prescriber/home.html", action=action, sort=sort,
+                           codes={code: worklist.short_label(code, None) for code
+                                  in worklist.action_codes(db, prescriber.id) if code},
+                           page=Page(items=rows, number=number, total=total))
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -48,11 +79,8 @@ def new_patient():
 @bp.get("/patients/<int:patient_id>")
 @prescriber_only
 def patient(patient_id: int):
-    db = get_session()
-    profile = own_patient(patient_id)
-    account = patients.view_patient(db, patient=profile)
-    return render_template("prescriber/patient.html", patient=profile, account=account,
-                           action_form=ActionForm())
+    """The course at a glance, its timeline, and a form for each next step."""
+    return chart.render(own_patient(patient_id))
 
 
 @bp.post("/patients/<int:patient_id>/invitation")
@@ -70,6 +98,118 @@ def reissue_invitation(patient_id: int):
         flash(exc.errors[""], "error")
         return redirect(url_for("prescriber.patient", patient_id=profile.id))
     return show_invitation(token, f"New invitation link for {profile.display_name}.")
+
+
+@bp.post("/patients/<int:patient_id>/counseling")
+@prescriber_only
+def record_counseling(patient_id: int):
+    return act(patient_id, "counseling_form", "Counseling recorded.", lambda db, c, f, _p:
+               courses.record_counseling(db, course=c, counseled_on=f.counseled_on.data,
+                                         today=clock.today(), now=clock.now()))
+
+
+@bp.post("/patients/<int:patient_id>/methods")
+@prescriber_only
+def add_method(patient_id: int):
+    return act(patient_id, "method_form", "Method recorded.", lambda db, c, f, _p:
+               courses.add_method(db, course=c, data=f.values(), today=clock.today(),
+                                  entered_by=current_user.id, now=clock.now()))
+
+
+@bp.post("/patients/<int:patient_id>/methods/change")
+@prescriber_only
+def change_method(patient_id: int):
+    return act(patient_id, "change_form", "Method changed.", lambda db, c, f, _p:
+               courses.change_method(
+                   db, course=c, method_id=f.method_id.data, stopped_on=f.stopped_on.data,
+                   data={"method": f.method.data, "started_on": f.started_on.data},
+                   today=clock.today(), entered_by=current_user.id, now=clock.now()))
+
+
+@bp.post("/patients/<int:patient_id>/methods/stop")
+@prescriber_only
+def stop_method(patient_id: int):
+    return act(patient_id, "stop_form", "Method stopped.", lambda db, c, f, _p:
+               courses.stop_method(db, course=c, method_id=f.method_id.data,
+                                   stopped_on=f.stopped_on.data, today=clock.today(),
+                                   now=clock.now()))
+
+
+@bp.post("/patients/<int:patient_id>/tests")
+@prescriber_only
+def record_test(patient_id: int):
+    return act(patient_id, "test_form", "Test result saved.", lambda db, c, f, _p:
+               courses.record_test(db, course=c, data=f.values(), today=clock.today(),
+                                   entered_by=current_user.id, now=clock.now()))
+
+
+@bp.post("/patients/<int:patient_id>/pregnancy")
+@prescriber_only
+def report_pregnancy(patient_id: int):
+    """A positive test: the course is suspended at once."""
+    def report(db, course, form, _profile):
+        data = {**form.values(), "result": "positive"}
+        data.pop("confirm")
+        courses.record_test(db, course=course, data=data, today=clock.today(),
+                            entered_by=current_user.id, now=clock.now())
+    return act(patient_id, "pregnancy_form", "Positive test recorded; the course is "
+               "suspended.", report)
+
+
+@bp.post("/patients/<int:patient_id>/confirmation")
+@prescriber_only
+def confirm_month(patient_id: int):
+    return act(patient_id, "confirm_form", "This month is confirmed and signed.",
+               lambda db, c, f, _p: monthly.confirm_month(
+                   db, course=c, prescriber_user=db.get(User, current_user.id),
+                   password=f.password.data, now=clock.now()))
+
+
+@bp.post("/patients/<int:patient_id>/home-testing")
+@prescriber_only
+def set_home_testing(patient_id: int):
+    return act(patient_id, "home_form", "Home testing setting saved.", lambda db, c, f, _p:
+               courses.set_home_testing(db, course=c, enabled=f.enabled.data == "1",
+                                        today=clock.today(), now=clock.now()))
+
+
+@bp.post("/patients/<int:patient_id>/category")
+@prescriber_only
+def change_category(patient_id: int):
+    return act(patient_id, "category_form", "Category changed.", lambda db, c, f, p:
+               courses.change_category(db, patient=p, course=c, category=f.category.data,
+                                       reason=f.reason.data, changed_by=current_user.id,
+                                       now=clock.now()))
+
+
+@bp.post("/patients/<int:patient_id>/end")
+@prescriber_only
+def end_treatment(patient_id: int):
+    return act(patient_id, "end_form", "End of treatment recorded; the post-treatment test "
+               "is now due.", lambda db, c, f, _p:
+               courses.end_treatment(db, course=c, last_dose_on=f.last_dose_on.data,
+                                     today=clock.today(), now=clock.now()))
+
+
+def act(patient_id: int, form_name: str, success: str, perform: Callable):
+    """Validate the named form, run `perform(db, course, form, patient)`; PRG on success,
+    the patient page with the kept values and the refusal (422) otherwise."""
+    db, profile = get_session(), own_patient(patient_id)
+    course = courses.course_of(db, profile)
+    if course is None:
+        abort(404)
+    form = chart.bound_form(form_name, course, profile)
+    if form.validate_on_submit():
+        try:
+            perform(db, course, form, profile)
+        except Refused as exc:
+            db.rollback()
+            form.show_refusal(exc)
+        else:
+            flash(success, "success")
+            return redirect(url_for("prescriber.patient", patient_id=profile.id))
+    db.rollback()
+    return chart.render(own_patient(patient_id), status=422, **{form_name: form})
 
 
 def current_prescriber() -> PrescriberProfile:

@@ -1,0 +1,138 @@
+"""The prescriber's patient page as data: the course, what blocks it, and a form per step.
+
+`render` reads everything once (the course's rows in one batched load), asks the rules core
+for the decision and the plan, builds the timeline, and writes the audit event of the read
+(`patients.view_patient`). The POST routes hand in their bound form, which replaces the
+empty one so the refused values and messages show where the prescriber typed them.
+"""
+
+from datetime import date
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from compliance import clock
+from compliance.db import get_session
+from compliance.models import CategoryChange, Course, PatientProfile, Signature
+from compliance.programs import method_choices, program
+from compliance.services import courses, patients
+from compliance.services.facts import load_rows
+from compliance.services.worklist import next_action, plain_day, short_label
+from compliance.web import timeline
+from compliance.web.forms import ActionForm
+from compliance.web.forms_clinical import PATIENT_FORMS
+from workflows.decision import evaluate_authorization
+from workflows.facts import TestSetting
+from workflows.planner import PlanItemKind, plan_course
+from workflows.programs import CategoryKind, program_version_for
+
+
+def wording() -> dict:
+    """Template helpers: "Dec 3" and "Dec 3, 11:59 pm Eastern" in the program's zone."""
+    zone, today = current_app.config["PROGRAM_TIMEZONE"], clock.today()
+    return {"day": lambda d: plain_day(d, today) if d else "",
+            "instant": lambda t: timeline.plain_instant(t, zone, today) if t else ""}
+
+
+def bound_form(name: str, course: Course, patient: PatientProfile, *, bound: bool = True):
+    """The named form of the patient page, bound to the request or shown empty."""
+    form_class, prefix = PATIENT_FORMS[name]
+    kwargs: dict = {"prefix": prefix}
+    if not bound:
+        kwargs["formdata"] = None
+    if name in ("method_form", "change_form", "category_form"):
+        kwargs["program"] = course.program
+    if name in ("change_form", "stop_form"):
+        kwargs["current"] = _methods_in_use(course)
+    return form_class(**kwargs)
+
+
+def render(profile: PatientProfile, *, status: int = 200, **given_forms):
+    """The patient page; `given_forms` are the bound forms of a refused submission."""
+    db = get_session()
+    account = patients.view_patient(db, patient=profile)
+    course = courses.course_of(db, profile)
+    context = course_context(db, course, profile) if course is not None else {}
+    forms = {}
+    if course is not None:
+        forms = {name: given_forms.get(name) or bound_form(name, course, profile, bound=False)
+                 for name in PATIENT_FORMS}
+        _defaults(forms, course, context)
+    html = render_template("prescriber/patient.html", patient=profile, account=account,
+                           course=course, action_form=ActionForm(), **context, **forms)
+    return html, status
+
+
+def course_context(db, course: Course, profile: PatientProfile) -> dict:
+    """What the page shows about a course, computed from one batched load of its rows."""
+    rows = load_rows(db, [course])[0]
+    facts, prog, now, today = rows.facts(), program(course.program), clock.now(), clock.today()
+    version = program_version_for(prog, today)
+    plan = plan_course(facts, prog, today)
+    decision = evaluate_authorization(facts, prog, now)
+    action = next_action(rows, now)
+    events = timeline.course_events(rows=rows, facts=facts, plan=plan, zone=prog.zone,
+                                    today=today, window_days=version.window_days.value)
+    kind = version.category(profile.category)
+    return {
+        "rows": rows, "version": version, "decision": decision, "plan": plan,
+        "window": plan.get(PlanItemKind.DISPENSING_WINDOW),
+        "action": action, "action_label": short_label(action.code, action.on, today),
+        "events": events, "span": lambda e: timeline.span(e, today),
+        "timeline_svg": timeline.render_svg(
+            events, today=today, title=f"Course timeline of {profile.display_name}"),
+        "signatures": _signatures(db, course, rows.cycle),
+        "category_changes": list(db.scalars(
+            select(CategoryChange).where(CategoryChange.patient_id == profile.id)
+            .order_by(CategoryChange.changed_at))),
+        "method_labels": method_choices(course.program),
+        "home_testing_allowed": TestSetting.HOME in version.monthly_settings.value,
+        "monthly_confirmation_needed": kind is not None and kind.kind in
+        version.prescriber_confirmation_categories.value,
+        "can_get_pregnant": kind is not None and kind.kind is CategoryKind.CAN_GET_PREGNANT,
+        "positive_test": next((t for t in rows.tests if t.result == "positive"), None),
+    }
+
+
+def _signatures(db, course: Course, cycle) -> dict:
+    ids = {"enrollment": course.enrollment_signature_id,
+           "prescriber_monthly": cycle.prescriber_signature_id if cycle else None,
+           "patient_monthly": cycle.patient_signature_id if cycle else None}
+    wanted = [i for i in ids.values() if i is not None]
+    found = {s.id: s for s in db.scalars(select(Signature).where(Signature.id.in_(wanted)))
+             } if wanted else {}
+    return {name: found.get(i) for name, i in ids.items()}
+
+
+def _methods_in_use(course: Course) -> dict[int, str]:
+    labels = method_choices(course.program)
+    rows = load_rows(get_session(), [course])[0]
+    return {m.id: f"{labels.get(m.method, m.method)} (since {plain_day(m.started_on)})"
+            for m in rows.methods if m.stopped_on is None}
+
+
+def _defaults(forms: dict, course: Course, context: dict) -> None:
+    """Sensible first values on empty forms: today's dates, the expected kind of test."""
+    today: date = clock.today()
+    for form in forms.values():
+        if form.is_submitted() and form.errors:
+            continue
+        for field in form:
+            typed = getattr(field, "raw_data", None)
+            if field.type == "DateField" and field.data is None and not typed:
+                field.data = today
+    test_form = forms["test_form"]
+    if not test_form.errors and not test_form.kind.data:
+        test_form.kind.data = _expected_kind(course, context["rows"].tests)
+    forms["home_form"].enabled.data = "0" if course.home_testing_enabled else "1"
+
+
+def _expected_kind(course: Course, tests) -> str:
+    kinds = {t.kind for t in tests}
+    if course.last_dose_on is not None:
+        return "post_treatment"
+    if "screening" not in kinds:
+        return "screening"
+    if "confirmation" not in kinds:
+        return "confirmation"
+    return "monthly"
