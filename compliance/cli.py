@@ -92,6 +92,17 @@ def refresh_worklist(batch_size: int) -> None:
     click.echo(f"Refreshed the next action of {count} open courses.")
 
 
+@maintenance_group.command("expire-rmas",
+                           help="Expire every unused RMA past its do-not-dispense-after date "
+                                "(idempotent; run hourly).")
+def expire_rmas() -> None:
+    from compliance.services import rma
+
+    with Session(get_engine(), expire_on_commit=False) as db:
+        count = rma.expire_overdue(db, now=clock.now())
+    click.echo(f"Expired {count} unused RMAs past their DNDPA date.")
+
+
 @demo_group.command("logins", help="Print the demo accounts and their password.")
 def demo_logins() -> None:
     from compliance.demo import DEMO_LOGINS, DEMO_PASSWORD

@@ -111,3 +111,16 @@ def test_the_scheduler_expires_overdue_rmas_once(ready, db):
     assert rma.expire_overdue(db, now=at(26)) == 0
     assert rma.expire_overdue(db, now=at(27.5)) == 1
     assert rma.expire_overdue(db, now=at(28)) == 0
+
+
+def test_the_expiry_command_reports_what_it_did(ready, app, db):
+    """Can a scheduler run `flask maintenance expire-rmas` twice with the same result?"""
+    import freezegun
+
+    world, pharmacy = ready
+    rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    with freezegun.freeze_time(at(28)):
+        first = app.test_cli_runner().invoke(args=["maintenance", "expire-rmas"])
+        second = app.test_cli_runner().invoke(args=["maintenance", "expire-rmas"])
+    assert "Expired 1 unused" in first.output
+    assert "Expired 0 unused" in second.output
