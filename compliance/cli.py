@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(demo_group)
     app.cli.add_command(maintenance_group)
+    app.cli.add_command(api_keys_group)
 
 
 @click.group("db", cls=AppGroup, help="Database schema (Alembic migrations).")
@@ -101,6 +102,33 @@ def expire_rmas() -> None:
     with Session(get_engine(), expire_on_commit=False) as db:
         count = rma.expire_overdue(db, now=clock.now())
     click.echo(f"Expired {count} unused RMAs past their DNDPA date.")
+
+
+@click.group("api-keys", cls=AppGroup, help="Bearer keys for pharmacy systems.")
+def api_keys_group() -> None:
+    pass
+
+
+@api_keys_group.command("create", help="Create a key for the pharmacy with this NCPDP ID; "
+                                       "the key is printed once and never stored in clear.")
+@click.option("--ncpdp", required=True, help="The pharmacy's 7-digit NCPDP ID.")
+@click.option("--name", required=True, help="What will use the key, e.g. 'dispensing system'.")
+def api_keys_create(ncpdp: str, name: str) -> None:
+    from sqlalchemy import select
+
+    from compliance.models import Pharmacy
+    from compliance.services import api_keys
+    from compliance.services.errors import Refused
+
+    with Session(get_engine(), expire_on_commit=False) as db:
+        pharmacy = db.scalar(select(Pharmacy).where(Pharmacy.ncpdp_id == ncpdp.strip()))
+        if pharmacy is None:
+            raise click.ClickException(f"no pharmacy has NCPDP ID {ncpdp!r}")
+        try:
+            key = api_keys.create_key(db, pharmacy=pharmacy, name=name, now=clock.now())
+        except Refused as exc:
+            raise click.ClickException(" ".join(exc.errors.values())) from None
+    click.echo(key.secret)
 
 
 @demo_group.command("logins", help="Print the demo accounts and their password.")

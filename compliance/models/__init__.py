@@ -1,5 +1,6 @@
 """All tables, imported here so that `SQLModel.metadata` knows every one of them."""
 
+from .api_keys import ApiKey
 from .audit import AuditEvent, AuditLogIsAppendOnly
 from .authorizations import Authorization, Dispense, RmaRequest, RmaStatus
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
@@ -13,6 +14,7 @@ from .sessions import LoginAttempt, UserSession
 from .signatures import Signature
 
 __all__ = [
+    "ApiKey",
     "AuditEvent",
     "AuditLogIsAppendOnly",
     "Authorization",

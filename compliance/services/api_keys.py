@@ -1,0 +1,75 @@
+"""API keys of a pharmacy: created by its responsible pharmacist or an admin (or the CLI),
+shown once, stored as a hash, revocable; a revoked key or an uncertified pharmacy is refused.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from compliance import audit
+from compliance.models import ApiKey, Pharmacy
+from compliance.services.errors import Refused
+
+KEY_PREFIX = "rems"
+
+
+@dataclass(frozen=True)
+class NewKey:
+    row: ApiKey
+    secret: str  # the whole key, shown once
+
+
+def create_key(db: Session, *, pharmacy: Pharmacy, name: str, now: datetime,
+               created_by: int | None = None) -> NewKey:
+    """A new key for `pharmacy`; the returned secret is never stored or shown again."""
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 100:
+        raise Refused({"name": "Give the key a name of up to 100 characters (e.g. the "
+                               "pharmacy system that will use it)."})
+    prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    row = ApiKey(pharmacy_id=pharmacy.id, name=name, prefix=prefix,
+                 secret_hash=_digest(secret), created_by_id=created_by, created_at=now)
+    db.add(row)
+    db.flush()
+    audit.record(db, "api_key.created", "pharmacy", pharmacy.id,
+                 summary={"key": prefix, "name": name})
+    db.commit()
+    return NewKey(row, f"{KEY_PREFIX}_{prefix}_{secret}")
+
+
+def revoke_key(db: Session, *, pharmacy: Pharmacy, key_id: int, now: datetime) -> ApiKey:
+    row = db.get(ApiKey, key_id)
+    if row is None or row.pharmacy_id != pharmacy.id:
+        raise Refused("No such key for this pharmacy.")
+    if row.revoked_at is None:
+        row.revoked_at = now
+        db.add(row)
+        audit.record(db, "api_key.revoked", "pharmacy", pharmacy.id, summary={"key": row.prefix})
+        db.commit()
+    return row
+
+
+def keys_of(db: Session, pharmacy: Pharmacy) -> list[ApiKey]:
+    return list(db.scalars(select(ApiKey).where(ApiKey.pharmacy_id == pharmacy.id)
+                           .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())))
+
+
+def authenticate(db: Session, presented: str) -> ApiKey | None:
+    """The live key behind a presented bearer token, or None (unknown, malformed, revoked)."""
+    parts = (presented or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    row = db.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if row is None or not hmac.compare_digest(row.secret_hash, _digest(parts[2])):
+        return None
+    return None if row.revoked_at is not None else row
+
+
+def _digest(secret: str) -> str:
+    """SHA-256 suffices: the secret has 256 random bits, so there is nothing to brute-force."""
+    return hashlib.sha256(secret.encode()).hexdigest()
