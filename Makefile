@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 DEV := COMPLIANCE_ENV=development FLASK_APP=wsgi
 
-.PHONY: run test lint install migrate demo bench clean
+.PHONY: run test lint install migrate demo bench clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -30,8 +30,17 @@ run: demo
 lint: install
 	$(VENV)/bin/ruff check .
 
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium
+
 # The whole suite on SQLite, then the database tests again on a throwaway PostgreSQL database.
-test: lint
+test: lint chromium
 	$(PY) -m pytest
 	scripts/with-test-postgres $(PY) -m pytest -m db -q
 

@@ -56,6 +56,8 @@ def current_actor_id() -> int | None:
 
 
 def _current_actor() -> tuple[int | None, str]:
+    if has_request_context() and g.get("api_pharmacy") is not None:
+        return None, "pharmacy_system"
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id, current_user.role
     return None, "anonymous" if has_request_context() else "system"

@@ -4,6 +4,8 @@ from http import HTTPStatus
 
 from flask import Response, g, json
 
+from compliance.services.errors import Conflict, NotFound, Refused
+
 PROBLEM_TYPE_BASE = "https://rems-compliance.dev/problems/"
 
 
@@ -24,3 +26,21 @@ def problem(status: int, detail: str, *, kind: str | None = None,
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def refusal(exc: Refused) -> Response:
+    """The problem for a service's refusal: 404, 409, or 422 with one error per field."""
+    detail = " ".join(exc.errors.values())
+    if isinstance(exc, NotFound):
+        return problem(404, detail)
+    if isinstance(exc, Conflict):
+        return problem(409, detail, kind="conflict")
+    return invalid(exc.errors)
+
+
+def invalid(errors: dict[str, str]) -> Response:
+    """422 for a well-formed body whose values the rules refuse."""
+    listed = [{"field": field, "message": message} for field, message in errors.items()]
+    return problem(422, "The request has invalid fields: " +
+                   ", ".join(e["field"] or "(body)" for e in listed) + ".",
+                   kind="validation-error", errors=listed)

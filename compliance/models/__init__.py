@@ -6,6 +6,7 @@ from .authorizations import Authorization, Dispense, RmaRequest, RmaStatus
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
 from .enums import BankStatus, CertificationStatus, Role
+from .idempotency import IdempotencyKey, KeyState
 from .invitations import Invitation
 from .people import PatientProfile, PharmacistProfile, PrescriberProfile, User
 from .pharmacies import Pharmacy
@@ -25,7 +26,9 @@ __all__ = [
     "Course",
     "Cycle",
     "Dispense",
+    "IdempotencyKey",
     "Invitation",
+    "KeyState",
     "LoginAttempt",
     "PatientProfile",
     "PharmacistProfile",

@@ -11,7 +11,10 @@ NAVIGATION = {
                  ("question_banks.index", "Question banks")],
     Role.PRESCRIBER: [("prescriber.home", "My patients"),
                       ("prescriber.new_patient", "Register a patient")],
-    Role.PHARMACIST: [("pharmacist.home", "Pharmacy")],
+    Role.PHARMACIST: [("pharmacist.home", "Open RMAs"),
+                      ("pharmacist.find_patient", "Find a patient"),
+                      ("pharmacist.record_dispense", "Record a dispense"),
+                      ("pharmacist.api_keys_list", "API keys")],
     Role.PATIENT: [("patient.home", "My program"), ("patient.month", "This month"),
                    ("patient.history", "My history")],
 }

@@ -1,24 +1,81 @@
-"""The pharmacist's pages: their pharmacy and its standing with the program."""
+"""The pharmacist's pages: the pharmacy, its open RMAs, and the counter's tools.
 
-from flask import Blueprint, abort, render_template
+One blueprint in three modules: this one (the home page and what every page shares),
+`pharmacy_counter` (find a patient, ask for an RMA, record the fill, reverse) and
+`pharmacy_keys` (the pharmacy's API keys). Every view is `@pharmacist_only` and reads
+only rows of `current_pharmacy()`; another pharmacy's RMA or key answers 404.
+"""
+
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from compliance import clock
 from compliance.auth import roles_required
 from compliance.db import get_session
-from compliance.models import PharmacistProfile, Pharmacy, User
+from compliance.models import (
+    Authorization,
+    Course,
+    PatientProfile,
+    PharmacistProfile,
+    Pharmacy,
+    RmaStatus,
+    User,
+)
+from compliance.services import rma as rmas
+from compliance.services import worklist
+from compliance.web import chart
+from compliance.web.pages import Page
 
 bp = Blueprint("pharmacist", __name__, url_prefix="/pharmacist")
+pharmacist_only = roles_required("pharmacist")
+OPEN_PER_PAGE = 25
+
+
+@bp.context_processor
+def _words() -> dict:
+    """Dates in words ("Dec 3", "Dec 3, 11:59 pm Eastern") and RMA numbers in groups."""
+    return {**chart.wording(), "grouped": grouped, "today": clock.today()}
 
 
 @bp.get("/")
-@roles_required("pharmacist")
+@pharmacist_only
 def home():
-    db = get_session()
-    site = current_pharmacy()
+    """The pharmacy, its staff, and its open RMAs: those expiring today first."""
+    db, site = get_session(), current_pharmacy()
+    expire_overdue(site)
     staff = db.scalars(select(User).join(PharmacistProfile, PharmacistProfile.user_id == User.id)
                        .where(PharmacistProfile.pharmacy_id == site.id).order_by(User.name))
-    return render_template("pharmacist/home.html", pharmacy=site, staff=list(staff))
+    page = Page.of(db, open_rmas(site), request.args.get("page"), per_page=OPEN_PER_PAGE)
+    return render_template("pharmacist/home.html", pharmacy=site, staff=list(staff),
+                           page=page, responsible=is_responsible(site))
+
+
+def open_rmas(site: Pharmacy):
+    """Issued, unexpired RMAs with their patient, by DNDPA (today's first since none is
+    older); reads `ix_rma_pharmacy_open` (pharmacy_id, status, do_not_dispense_after)."""
+    return (select(Authorization, PatientProfile)
+            .join(Course, Course.id == Authorization.course_id)
+            .join(PatientProfile, PatientProfile.id == Course.patient_id)
+            .where(Authorization.pharmacy_id == site.id,
+                   Authorization.status == RmaStatus.ISSUED.value,
+                   Authorization.do_not_dispense_after >= clock.today())
+            .order_by(Authorization.do_not_dispense_after, Authorization.id))
+
+
+def expire_overdue(site: Pharmacy) -> int:
+    """Expire this pharmacy's unused RMAs past their DNDPA (checked at read time, so the
+    list never shows one that can no longer be filled); returns how many."""
+    db, now = get_session(), clock.now()
+    overdue = db.scalars(select(Authorization).where(
+        Authorization.pharmacy_id == site.id, Authorization.status == RmaStatus.ISSUED.value,
+        Authorization.do_not_dispense_after < clock.today())).all()
+    expired = [row for row in overdue if rmas.expire_if_overdue(db, row, now)]
+    for row in expired:
+        worklist.refresh(db, db.get(Course, row.course_id), now)
+    if expired:
+        db.commit()
+    return len(expired)
 
 
 def current_pharmacy() -> Pharmacy:
@@ -29,3 +86,18 @@ def current_pharmacy() -> Pharmacy:
     if site is None:
         abort(404)
     return site
+
+
+def is_responsible(site: Pharmacy) -> bool:
+    """Is the signed-in pharmacist the pharmacy's responsible pharmacist?"""
+    return site.responsible_pharmacist_id == current_user.id
+
+
+def grouped(number: str | None) -> str:
+    """An RMA number in groups of four for reading aloud: 1948 6201 7077."""
+    number = number or ""
+    return " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+
+
+# The other modules add their routes to `bp`; imported last because they import it.
+from compliance.web import pharmacy_counter, pharmacy_keys  # noqa: E402, F401

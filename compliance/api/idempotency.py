@@ -1,0 +1,134 @@
+"""`Idempotency-Key` on POST: a retry gets the first answer again instead of a second act.
+
+The key is claimed first, with a unique insert in a short transaction of its own, so a
+duplicate sent while the first is still being handled finds it `in_flight` (409). Once the
+request is answered, the answer is stored with the key; a request that failed (an
+exception or a 5xx) releases the key so the client can try again. Keys are remembered for
+`RETENTION`; one still `in_flight` after `LEASE` is taken to be abandoned by a dead worker.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+
+from flask import Response, g, request
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from compliance import clock
+from compliance.api.problems import problem
+from compliance.db import get_engine, get_session
+from compliance.models import IdempotencyKey, KeyState
+
+HEADER = "Idempotency-Key"
+KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as header values travel
+RETENTION = timedelta(hours=24)
+LEASE = timedelta(minutes=5)
+REPLAYED = "Idempotent-Replayed"
+
+
+def idempotent(view: Callable) -> Callable:
+    """Honour `Idempotency-Key` on this view (inside `@pharmacy_system`: keys are per pharmacy)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        if not KEY_PATTERN.fullmatch(key):
+            return problem(400, f"{HEADER} must be 1 to 255 visible ASCII characters.",
+                           kind="invalid-idempotency-key")
+        claimed = _claim(g.api_pharmacy.id, key, _fingerprint(), clock.now())
+        if isinstance(claimed, Response):
+            return claimed
+        try:
+            response = view(*args, **kwargs)
+        except Exception:
+            get_session().rollback()
+            _release(claimed)
+            raise
+        if response.status_code >= 500:
+            _release(claimed)
+        else:
+            _complete(claimed, response)
+        return response
+
+    return wrapper
+
+
+def _fingerprint() -> str:
+    """What was asked: method, path and body (JSON compared by meaning, not by spacing)."""
+    raw = request.get_data(cache=True)
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        body = raw
+    return hashlib.sha256(f"{request.method} {request.path}\n".encode() + body).hexdigest()
+
+
+def _claim(pharmacy_id: int, key: str, fingerprint: str, now: datetime) -> int | Response:
+    """The id of the claimed key row, or the answer for a key already used."""
+    with Session(get_engine()) as db:
+        db.execute(delete(IdempotencyKey).where(
+            IdempotencyKey.pharmacy_id == pharmacy_id,
+            IdempotencyKey.created_at < now - RETENTION))
+        db.commit()
+        row = IdempotencyKey(pharmacy_id=pharmacy_id, key=key, request_hash=fingerprint,
+                             created_at=now)
+        db.add(row)
+        try:
+            db.commit()
+            return row.id
+        except IntegrityError:
+            db.rollback()
+        first = db.scalar(select(IdempotencyKey).where(
+            IdempotencyKey.pharmacy_id == pharmacy_id, IdempotencyKey.key == key))
+        if first is None:  # released between our insert and this read: the client may retry
+            return _in_flight()
+        if first.request_hash != fingerprint:
+            return problem(422, f"This {HEADER} was already used for a different request; "
+                                "use a new key for a new request.", kind="idempotency-key-reused")
+        if first.state == KeyState.DONE:
+            return _replay(first)
+        if first.created_at < now - LEASE and _take_over(db, first, now):
+            return first.id
+        return _in_flight()
+
+
+def _take_over(db: Session, row: IdempotencyKey, now: datetime) -> bool:
+    """Claim a key abandoned in flight; compare-and-set so only one retry wins."""
+    taken = db.execute(update(IdempotencyKey).where(
+        IdempotencyKey.id == row.id, IdempotencyKey.state == KeyState.IN_FLIGHT,
+        IdempotencyKey.created_at == row.created_at).values(created_at=now))
+    db.commit()
+    return taken.rowcount == 1
+
+
+def _in_flight() -> Response:
+    return problem(409, f"A request with this {HEADER} is still being handled; retry shortly.",
+                   kind="request-in-flight", headers={"Retry-After": "1"})
+
+
+def _replay(row: IdempotencyKey) -> Response:
+    response = Response(row.body, status=row.status_code, content_type=row.content_type)
+    response.headers[REPLAYED] = "true"
+    return response
+
+
+def _complete(row_id: int, response: Response) -> None:
+    with Session(get_engine()) as db:
+        db.execute(update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(
+            state=KeyState.DONE.value, status_code=response.status_code,
+            content_type=response.content_type, body=response.get_data(as_text=True),
+            completed_at=clock.now()))
+        db.commit()
+
+
+def _release(row_id: int) -> None:
+    with Session(get_engine()) as db:
+        db.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row_id))
+        db.commit()

@@ -1,0 +1,72 @@
+"""RMA requests, dispenses and reversals: thin views over `compliance.services.rma`."""
+
+import re
+
+from flask import g
+
+from compliance import audit, clock
+from compliance.api import bp, presenters, schemas
+from compliance.api.auth import pharmacy_system
+from compliance.api.idempotency import idempotent
+from compliance.api.operations import answer, body, operation
+from compliance.db import get_session
+from compliance.models import Authorization, RmaRequest
+from compliance.services import rma
+from compliance.services.errors import NotFound
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+WRITE_PROBLEMS = (400, 401, 403, 404, 409, 422)
+
+
+@bp.post("/rma-requests")
+@pharmacy_system
+@idempotent
+@operation(summary="Ask for an RMA for one fill", body=schemas.RmaRequestBody,
+           answer=schemas.RmaDecision, status=201, problems=(400, 401, 403, 409, 422),
+           idempotent=True, description="Every request is recorded and answered 201 with a "
+           "decision, authorized or denied with its reasons.")
+def create_rma_request():
+    db = get_session()
+    ask = body(schemas.RmaRequestBody)
+    record = rma.request_rma(db, pharmacy=g.api_pharmacy, data=ask.model_dump(mode="json"),
+                             now=clock.now())
+    return answer(presenters.decision(db, record), 201)
+
+
+@bp.get("/rma-requests/<request_id>")
+@pharmacy_system
+@operation(summary="Read a decision again", answer=schemas.RmaDecision,
+           problems=(401, 403, 404))
+def show_rma_request(request_id: str):
+    db = get_session()
+    record = db.get(RmaRequest, request_id) if UUID.fullmatch(request_id) else None
+    if record is None or record.pharmacy_id != g.api_pharmacy.id:
+        raise NotFound({"id": "No RMA request with this id was made by this pharmacy."})
+    audit.record(db, "rma_request.read", "rma_request", record.id)
+    return answer(presenters.decision(db, record))
+
+
+@bp.post("/dispenses")
+@pharmacy_system
+@idempotent
+@operation(summary="Record the fill made under an RMA", body=schemas.DispenseBody,
+           answer=schemas.DispenseRecord, status=201, problems=WRITE_PROBLEMS, idempotent=True,
+           description="409 names why an RMA cannot be filled: already dispensed, past its "
+           "do-not-dispense-after date, or reversed.")
+def create_dispense():
+    db = get_session()
+    entry = body(schemas.DispenseBody)
+    row = rma.record_dispense(db, pharmacy=g.api_pharmacy, data=entry.model_dump(mode="json"),
+                              now=clock.now())
+    return answer(presenters.dispense(row, db.get(Authorization, row.authorization_id)), 201)
+
+
+@bp.post("/rmas/<rma_number>/reversal")
+@pharmacy_system
+@idempotent
+@operation(summary="Reverse an unused RMA", answer=schemas.Reversal,
+           problems=WRITE_PROBLEMS, idempotent=True)
+def reverse_rma(rma_number: str):
+    reversed_rma = rma.reverse(get_session(), pharmacy=g.api_pharmacy, rma_number=rma_number,
+                               now=clock.now())
+    return answer(presenters.reversal(reversed_rma))

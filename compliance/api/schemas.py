@@ -1,0 +1,116 @@
+"""The API's bodies as pydantic models: they validate requests, build answers, and are what
+the OpenAPI document is generated from, so the description cannot drift from the code.
+
+Requests are strict (a number sent as a string is refused, not guessed at) and refuse
+unknown fields. Answers carry reasons only: never contraception methods, test results or
+a patient's history.
+"""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from compliance.models.inputs import DispenseEntry, RmaAsk
+
+STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+def _strict_twin(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
+    """The input model's fields and validators on a plain, strict pydantic model.
+
+    The rules for each field stay in `compliance.models.inputs`; SQLModel classes cannot
+    be strict about JSON (they refuse a date sent as a string), so the API body is a twin.
+    """
+    fields = {name: (info.annotation, info) for name, info in model.model_fields.items()}
+    return create_model(name, __config__=STRICT, __doc__=doc, **fields)
+
+
+RmaRequestBody = _strict_twin(RmaAsk, "RmaRequestBody",
+                              "Ask for an authorization (RMA) for one fill.")
+DispenseBody = _strict_twin(DispenseEntry, "DispenseBody",
+                            "The fill made under an RMA; `medication_guide_given` must be true.")
+
+
+class EligibilityQuery(BaseModel):
+    """The second identifier the eligibility read checks against the patient ID."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date_of_birth: date
+
+
+class Reason(BaseModel):
+    """One unmet requirement: a stable code, who must act, a sentence, and the date it becomes
+    met by itself when only time stands in the way."""
+
+    code: str
+    actor: str | None
+    message: str
+    eligible_on: date | None
+
+
+class RmaDecision(BaseModel):
+    """The answer to a request for an RMA, authorized or not (recorded either way)."""
+
+    id: str
+    decision: Literal["authorized", "denied"]
+    rma_number: str | None
+    do_not_dispense_after: date | None = Field(
+        description="The last day the RMA may be filled (program time zone).")
+    window_closes_at: datetime | None = Field(
+        description="The last second of that day, with the program zone's UTC offset.")
+    patient_id: str | None
+    program: str | None
+    rule_version: str | None
+    reasons: list[Reason]
+
+
+class DispenseRecord(BaseModel):
+    """A recorded fill."""
+
+    id: int
+    rma_number: str
+    dispensed_on: date
+    quantity: int
+    days_supply: int
+    medication_guide_given: bool
+    recorded_at: datetime
+
+
+class Reversal(BaseModel):
+    """An RMA reversed before it was filled."""
+
+    rma_number: str
+    status: Literal["reversed"]
+    reversed_at: datetime
+
+
+class Eligibility(BaseModel):
+    """What a request for an RMA made now would get, without asking for one."""
+
+    patient_id: str
+    program: str
+    rule_version: str
+    eligible: bool
+    do_not_dispense_after: date | None
+    window_closes_at: datetime | None
+    reasons: list[Reason]
+    checked_at: datetime
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field at fault ('' for the body as a whole).")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (`application/problem+json`)."""
+
+    type: str
+    title: str
+    status: Annotated[int, Field(ge=400, le=599)]
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = Field(
+        default=None, description="For validation errors: one entry per field at fault.")

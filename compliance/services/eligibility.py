@@ -1,0 +1,64 @@
+"""What stands between a patient and the next fill, asked by a pharmacy without asking for an RMA.
+
+The same rules and facts as `rma.request_rma` (the patient's rows through `load_rows`, the
+pharmacy's own certification), but nothing is written except the audit event of the read,
+and the answer holds reasons only: never methods, test results or history.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from compliance import audit
+from compliance.identifiers import normalise_program_patient_id
+from compliance.models import Course, PatientProfile, Pharmacy
+from compliance.programs import program
+from compliance.services.errors import NotFound
+from compliance.services.facts import load_rows, pharmacy_certification
+from workflows.decision import Decision, evaluate_authorization
+
+NO_SUCH_PATIENT = "No patient matches this patient ID and date of birth."
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """The decision a request made now would get, and whose patient it is."""
+
+    patient: PatientProfile
+    decision: Decision
+    checked_at: datetime
+
+
+def eligibility(db: Session, *, pharmacy: Pharmacy, patient_id: str, date_of_birth: date,
+                now: datetime) -> Eligibility:
+    """Evaluate the next fill for the patient with this program ID and date of birth.
+
+    Raises NotFound when either identifier does not match, so a wrong date of birth tells
+    nothing about whether the ID exists.
+    """
+    patient = _patient(db, patient_id, date_of_birth)
+    course = patient and db.scalar(select(Course).where(Course.patient_id == patient.id)
+                                   .order_by(Course.id.desc()).limit(1))
+    if patient is None or course is None:
+        raise NotFound({"patient_id": NO_SUCH_PATIENT})
+    facts = replace(load_rows(db, [course])[0].facts(),
+                    pharmacy=pharmacy_certification(pharmacy))
+    decision = evaluate_authorization(facts, program(course.program), now)
+    audit.record(db, "patient.eligibility_checked", "patient", patient.id,
+                 summary={"pharmacy": pharmacy.id, "outcome": str(decision.outcome),
+                          "reasons": [f.code for f in decision.unmet]})
+    db.commit()
+    return Eligibility(patient, decision, now)
+
+
+def _patient(db: Session, typed_id: str, date_of_birth: date) -> PatientProfile | None:
+    patient_id = normalise_program_patient_id(typed_id or "")
+    if patient_id is None:
+        return None
+    patient = db.scalar(select(PatientProfile)
+                        .where(PatientProfile.program_patient_id == patient_id))
+    if patient is None or patient.date_of_birth != date_of_birth:
+        return None
+    return patient

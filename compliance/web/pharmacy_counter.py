@@ -1,0 +1,235 @@
+"""The counter: find a patient, ask for an RMA, record the fill, reverse an unused RMA.
+
+A pharmacy sees only what a fill needs (api.md, Scope): the patient's name and IDs, what
+still blocks the next fill and who must act; never contraception methods, test results or
+history. Every request goes through `services.rma`, which records it granted or not; each
+read of a patient or an RMA writes an audit event.
+"""
+
+from dataclasses import replace
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from compliance import audit, clock
+from compliance.auth import owned_or_404
+from compliance.db import get_session
+from compliance.identifiers import normalise_program_patient_id
+from compliance.models import Authorization, Course, PatientProfile, Pharmacy, RmaRequest
+from compliance.programs import DEFAULT_PROGRAM, program
+from compliance.services import rma as rmas
+from compliance.services.errors import Conflict, NotFound, Refused
+from compliance.services.facts import load_rows, pharmacy_certification
+from compliance.web.forms_pharmacy import (
+    DispenseForm,
+    FindPatientForm,
+    ReverseForm,
+    RmaRequestForm,
+)
+from compliance.web.pages import form_page
+from compliance.web.pharmacist import bp, current_pharmacy, grouped, pharmacist_only
+from workflows.decision import evaluate_authorization
+from workflows.programs import program_version_for
+
+NO_MATCH = "No patient matches this ID and date of birth."
+ID_TYPO = ("This patient ID is not valid: one character is mistyped (its check character "
+           "does not match). Compare it with the patient's program card.")
+WHO = {"prescriber": "The prescriber", "patient": "The patient",
+       "pharmacy": "Your pharmacy", "program": "The program administrator"}
+
+
+@bp.route("/patients/find", methods=["GET", "POST"])
+@pharmacist_only
+def find_patient():
+    """Both identifiers must match; a mismatch says only that nothing matched."""
+    form = FindPatientForm()
+    if form.validate_on_submit():
+        typed = normalise_program_patient_id(form.patient_id.data)
+        patient = typed and matching_patient(typed, form.date_of_birth.data)
+        if patient:
+            return patient_page(patient, RmaRequestForm(
+                formdata=None, patient_id=patient.program_patient_id,
+                patient_date_of_birth=patient.date_of_birth.isoformat()))
+        form.show_refusal(Refused({"patient_id": ID_TYPO} if typed is None else NO_MATCH))
+    return form_page("pharmacist/find.html", form)
+
+
+@bp.post("/rma-requests")
+@pharmacist_only
+def request_rma():
+    """Ask for an RMA; the decision, granted or not, is recorded and shown on its own page."""
+    db, site, form = get_session(), current_pharmacy(), RmaRequestForm()
+    if form.validate_on_submit():
+        try:
+            record = rmas.request_rma(db, pharmacy=site, data=form.values(), now=clock.now(),
+                                      requested_by=current_user.id)
+        except Refused as exc:
+            form.show_refusal(exc)
+        else:
+            flash("RMA issued." if record.decision == "authorized" else
+                  "No RMA: see the reasons below.",
+                  "success" if record.decision == "authorized" else "error")
+            return redirect(url_for("pharmacist.rma_request", request_id=record.id))
+    patient = matching_patient(normalise_program_patient_id(form.patient_id.data or ""),
+                               _date(form.patient_date_of_birth.data))
+    if patient is None:
+        find = FindPatientForm(formdata=None)
+        find.show_refusal(Refused(NO_MATCH))
+        return render_template("pharmacist/find.html", form=find), 422
+    return patient_page(patient, form, status=422)
+
+
+@bp.get("/rma-requests/<string(maxlength=36):request_id>")
+@pharmacist_only
+def rma_request(request_id: str):
+    """One decision: the RMA number and when to fill by, or every reason and who acts."""
+    db, site = get_session(), current_pharmacy()
+    record = db.get(RmaRequest, request_id)
+    owned_or_404(record, record is not None and record.pharmacy_id == site.id)
+    issued = record.authorization_id and db.get(Authorization, record.authorization_id)
+    if issued:
+        issued = rmas.find_rma(db, pharmacy=site, rma_number=issued.rma_number, now=clock.now())
+    patient = record.patient_id and db.get(PatientProfile, record.patient_id)
+    audit.record(db, "rma_request.viewed", "rma_request", record.id,
+                 summary={"pharmacy": site.id})
+    db.commit()
+    return render_template("pharmacist/decision.html", record=record, rma=issued,
+                           patient=patient, reasons=reasons(record.reasons))
+
+
+@bp.get("/rmas/<rma_number>")
+@pharmacist_only
+def rma(rma_number: str):
+    """An RMA of this pharmacy, with the forms to record its fill or reverse it."""
+    return rma_page(own_rma(current_pharmacy(), rma_number))
+
+
+@bp.route("/dispenses", methods=["GET", "POST"])
+@pharmacist_only
+def record_dispense():
+    """Record the fill made under an RMA; a conflict (used, expired) is said plainly."""
+    db, site = get_session(), current_pharmacy()
+    form = DispenseForm(max_days=max_days_supply(), rma_number=request.args.get("rma", "")[:20])
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            fill = rmas.record_dispense(db, pharmacy=site, data=form.values(), now=clock.now(),
+                                        recorded_by=current_user.id)
+        except Refused as exc:
+            db.rollback()
+            form.show_refusal(exc)
+            status = status_of(exc)
+        else:
+            number = db.get(Authorization, fill.authorization_id).rma_number
+            flash(f"Dispense recorded under RMA {grouped(number)}.", "success")
+            return redirect(url_for("pharmacist.rma", rma_number=number))
+    return render_template("pharmacist/dispense.html", form=form), status
+
+
+@bp.post("/rmas/<rma_number>/reversal")
+@pharmacist_only
+def reverse_rma(rma_number: str):
+    """Reverse an unused RMA after an explicit confirmation."""
+    db, site = get_session(), current_pharmacy()
+    issued, form = own_rma(site, rma_number), ReverseForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            rmas.reverse(db, pharmacy=site, rma_number=issued.rma_number, now=clock.now())
+        except Refused as exc:
+            db.rollback()
+            form.show_refusal(exc)
+            status = status_of(exc)
+        else:
+            flash(f"RMA {grouped(issued.rma_number)} reversed.", "success")
+            return redirect(url_for("pharmacist.rma", rma_number=issued.rma_number))
+    return rma_page(own_rma(site, rma_number), status=status, reverse_form=form)
+
+
+def patient_page(patient: PatientProfile, form: RmaRequestForm, *, status: int = 200):
+    """What a fill needs to know about a matched patient; the read is audited."""
+    db, site = get_session(), current_pharmacy()
+    course = db.scalar(select(Course).where(Course.patient_id == patient.id)
+                       .order_by(Course.id.desc()).limit(1))
+    blocking, open_rma = [], None
+    if course is not None:
+        blocking = reasons(preview(course, site))
+        open_rma = db.scalar(select(Authorization).where(
+            Authorization.course_id == course.id, Authorization.pharmacy_id == site.id,
+            Authorization.status == "issued").order_by(Authorization.id.desc()).limit(1))
+    audit.record(db, "patient.viewed_by_pharmacy", "patient", patient.id,
+                 summary={"pharmacy": site.id})
+    db.commit()
+    return render_template("pharmacist/patient.html", patient=patient, form=form,
+                           has_course=course is not None, blocking=blocking,
+                           open_rma=open_rma), status
+
+
+def rma_page(issued: Authorization, *, status: int = 200, reverse_form=None):
+    """The RMA with its patient; the read is audited."""
+    db = get_session()
+    patient = db.get(PatientProfile, db.get(Course, issued.course_id).patient_id)
+    audit.record(db, "rma.viewed", "rma", issued.rma_number)
+    db.commit()
+    dispense_form = DispenseForm(formdata=None, max_days=max_days_supply(),
+                                 rma_number=grouped(issued.rma_number),
+                                 quantity=issued.quantity, days_supply=issued.days_supply)
+    return render_template("pharmacist/rma.html", rma=issued, patient=patient,
+                           dispense_form=dispense_form,
+                           reverse_form=reverse_form or ReverseForm(formdata=None)), status
+
+
+def preview(course: Course, site: Pharmacy) -> list:
+    """What would block an RMA now (the prescription's own numbers are checked on asking)."""
+    facts = replace(load_rows(get_session(), [course])[0].facts(),
+                    pharmacy=pharmacy_certification(site))
+    return list(evaluate_authorization(facts, program(course.program), clock.now()).unmet)
+
+
+def reasons(items) -> list[dict]:
+    """Reasons (stored dicts or findings) as the page words them: what, who acts, from when."""
+    shown = []
+    for item in items:
+        get = item.get if isinstance(item, dict) else lambda key, i=item: getattr(i, key, None)
+        when = get("eligible_on")
+        shown.append({"code": str(get("code")), "message": get("message"),
+                      "who": WHO.get(str(get("actor")), "The program"),
+                      "when": date.fromisoformat(when) if isinstance(when, str) else when})
+    return shown
+
+
+def matching_patient(program_patient_id: str | None, born: date | None):
+    """The patient with this ID and date of birth, or None when either does not match."""
+    if not program_patient_id or born is None:
+        return None
+    patient = get_session().scalar(select(PatientProfile).where(
+        PatientProfile.program_patient_id == program_patient_id))
+    return patient if patient is not None and patient.date_of_birth == born else None
+
+
+def own_rma(site: Pharmacy, rma_number: str) -> Authorization:
+    """This pharmacy's RMA (expired first if overdue); 404 for any other number."""
+    try:
+        return rmas.find_rma(get_session(), pharmacy=site, rma_number=rma_number,
+                             now=clock.now())
+    except NotFound:
+        abort(404)
+
+
+def max_days_supply() -> int:
+    """The days' supply limit of the version in force today (30 for iPLEDGE)."""
+    return program_version_for(program(DEFAULT_PROGRAM), clock.today()).max_days_supply.value
+
+
+def status_of(refusal: Refused) -> int:
+    return 404 if isinstance(refusal, NotFound) else 409 if isinstance(refusal, Conflict) \
+        else 422
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text or "")
+    except ValueError:
+        return None
