@@ -39,10 +39,11 @@ chromium: $(CHROMIUM)
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium
 
-# The whole suite on SQLite, then the database tests again on a throwaway PostgreSQL database.
+# The whole suite on SQLite, then the database tests again on a throwaway PostgreSQL database
+# (browser tests once: what they add over the page tests is the browser, not the database).
 test: lint chromium
 	$(PY) -m pytest
-	scripts/with-test-postgres $(PY) -m pytest -m db -q
+	scripts/with-test-postgres $(PY) -m pytest -m "db and not browser" -q
 
 bench: install
 	$(PY) bench/bench_rules.py
