@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from compliance import audit
 from compliance.identifiers import PATIENT_ID_ALPHABET, damm32_check_value, npi_with_check_digit
 from compliance.models import (
+    Authorization,
     CertificationStatus,
     PatientProfile,
     PharmacistProfile,
@@ -33,6 +34,7 @@ from compliance.services import (
     monthly,
     patients,
     question_banks,
+    rma,
     worklist,
 )
 
@@ -90,6 +92,9 @@ class StagedPatient:
     prescriber_confirmed_days_ago: int | None = None
     patient_answered: bool = False  # quiz right and methods attested, on the confirmation day
     expected_state: str = "qualifying"
+    filled_days_ago: int | None = None  # the demo pharmacy's RMA and 30-day fill
+    monthly_test_days_ago: int | None = None  # second month: test and prescriber confirmation
+    last_dose_days_ago: int | None = None
 
 
 GETS_PREGNANT, CANNOT = "can_get_pregnant", "cannot_get_pregnant"
@@ -118,6 +123,19 @@ STAGED_PATIENTS = [
                   "Confirmation test yesterday was positive: the course is suspended.",
                   "SUSPENDED", screening_days_ago=20, confirmation_days_ago=1,
                   confirmation_result="positive", expected_state="suspended"),
+    StagedPatient("stage.midcourse@example.com", "Jordan", "Price", GETS_PREGNANT, 70,
+                  "First fill 30 days ago; this month's test and the prescriber's "
+                  "confirmation yesterday: waiting for the patient's answers.",
+                  "PATIENT_ATTESTATION_MISSING", screening_days_ago=52,
+                  confirmation_days_ago=31, prescriber_confirmed_days_ago=31,
+                  patient_answered=True, filled_days_ago=30, monthly_test_days_ago=1,
+                  expected_state="active"),
+    StagedPatient("stage.post@example.com", "Riley", "Quinn", GETS_PREGNANT, 90,
+                  "Filled 45 days ago, last dose 10 days ago: post-treatment, the "
+                  "post-treatment test is due in 20 days.", "POST_TREATMENT_TEST",
+                  screening_days_ago=67, confirmation_days_ago=46,
+                  prescriber_confirmed_days_ago=46, patient_answered=True, filled_days_ago=45,
+                  last_dose_days_ago=10, expected_state="post_treatment"),
     StagedPatient("stage.cannot@example.com", "Sam", "Carter", CANNOT, 5,
                   "Cannot get pregnant, signed and counseled: ready for a first fill.",
                   "READY"),
@@ -274,9 +292,41 @@ class _Loader:
                 monthly.answer_quiz(self.db, course=course, answers=answers, now=when)
                 monthly.attest(self.db, course=course, patient_user=user, password=DEMO_PASSWORD,
                                methods=list(DEMO_TWO_METHODS), now=when)
+        self._later_months(spec, course, doctor)
         worklist.refresh(self.db, course, self.now)  # as the daily refresh would, today
         self.db.commit()
         self.created += 1
+
+    def _later_months(self, spec: StagedPatient, course, doctor: User) -> None:
+        """A fill by the demo pharmacy, then a second month or the end of treatment."""
+        if spec.filled_days_ago is None:
+            return
+        when = self.at(spec.filled_days_ago)
+        day = when.astimezone(program("ipledge").zone).date()
+        site = self.pharmacy()
+        patient = self.db.get(PatientProfile, course.patient_id)
+        prescriber = self.db.get(PrescriberProfile, patient.prescriber_id)
+        asked = rma.request_rma(self.db, pharmacy=site, now=when, data={
+            "patient_id": patient.program_patient_id,
+            "patient_date_of_birth": patient.date_of_birth, "prescriber_npi": prescriber.npi,
+            "ndc": "0555-0101-02", "strength_mg": 40, "quantity": 30, "days_supply": 30})
+        number = self.db.get(Authorization, asked.authorization_id).rma_number
+        rma.record_dispense(self.db, pharmacy=site, now=when, data={
+            "rma_number": number, "quantity": 30, "days_supply": 30, "dispensed_on": day,
+            "medication_guide_given": True})
+        if spec.monthly_test_days_ago is not None:
+            when = self.at(spec.monthly_test_days_ago)
+            day = when.astimezone(program("ipledge").zone).date()
+            courses.record_test(self.db, course=course, today=day, entered_by=doctor.id,
+                                now=when, data={"kind": "monthly", "specimen_on": day,
+                                                "result": "negative", "setting": "laboratory",
+                                                "laboratory": "Demo Lab"})
+            monthly.confirm_month(self.db, course=course, prescriber_user=doctor,
+                                  password=DEMO_PASSWORD, now=when)
+        if spec.last_dose_days_ago is not None:
+            when = self.at(spec.last_dose_days_ago)
+            day = when.astimezone(program("ipledge").zone).date()
+            courses.end_treatment(self.db, course=course, last_dose_on=day, today=day, now=when)
 
     def _tests(self, spec: StagedPatient, course, doctor: User) -> None:
         for kind, days_ago, result in (

@@ -94,3 +94,25 @@ def test_question_bank_versions_are_never_edited(world, db):
     assert (first.status, second.status, second.version) == ("retired", "active", 2)
     with pytest.raises(Refused):
         question_banks.activate(db, bank=first, now=at(2))
+
+
+@pytest.mark.parametrize("enrolled_at_utc", [
+    "2026-10-01T23:30:00+00:00",  # 19:30 EDT, already Oct 2 in UTC
+    "2026-12-01T04:30:00+00:00",  # 23:30 EST on Nov 30, Dec 1 in UTC
+])
+def test_counseling_on_the_evening_of_enrollment_counts(app, db, factory, enrolled_at_utc):
+    """Is counseling on the (Eastern) day of an evening enrollment accepted, whatever the
+    UTC date says?"""
+    from datetime import datetime
+
+    from compliance.services import courses
+
+    enrolled = datetime.fromisoformat(enrolled_at_utc)
+    with app.test_request_context():
+        eastern_day = enrolled.astimezone(program("ipledge").zone).date()
+        built = build_world(db, factory)
+        built.course.enrolled_at = enrolled
+        db.commit()
+        courses.record_counseling(db, course=built.course, counseled_on=eastern_day,
+                                  today=eastern_day, now=enrolled)
+    assert built.course.counseled_on == eastern_day

@@ -24,6 +24,8 @@ HOME_SAYS = {
     "stage.expired@example.com": "The time to fill after your last pregnancy test has passed",
     "stage.suspended@example.com": "a pregnancy test was positive",
     "stage.cannot@example.com": "Your pharmacy must fill by Nov 29, 11:59 pm Eastern",
+    "stage.midcourse@example.com": "Answer this month's questions by Nov 28",
+    "stage.post@example.com": "Take the post-treatment pregnancy test on or after December 13",
 }
 
 

@@ -56,7 +56,7 @@ def record_counseling(db: Session, *, course: Course, counseled_on: date | None,
         raise Refused({"counseled_on": "Enter the date of the counseling."})
     if counseled_on > today:
         raise Refused({"counseled_on": "The counseling date cannot be in the future."})
-    if counseled_on < course.enrolled_at.date():
+    if counseled_on < _enrolled_on(course):
         raise Refused({"counseled_on": "Counseling at enrollment cannot predate the enrollment."})
     audit.record(db, "course.counseling_recorded", "course", course.id,
                  summary=audit.changes({"counseled_on": course.counseled_on},
@@ -246,7 +246,9 @@ def _refuse_out_of_order(entry: TestEntry, tests: list[PregnancyTest], today: da
                          course: Course) -> None:
     if entry.specimen_on > today:
         raise Refused({"specimen_on": "The specimen date cannot be in the future."})
-    if entry.specimen_on < course.enrolled_at.date().replace(year=course.enrolled_at.year - 1):
+    enrolled_on = _enrolled_on(course)
+    if entry.specimen_on < enrolled_on.replace(year=enrolled_on.year - 1, day=min(
+            enrolled_on.day, 28)):
         raise Refused({"specimen_on": "This specimen is too old to count for this course."})
     kinds = {t.kind for t in tests}
     if entry.kind == TestKind.CONFIRMATION and TestKind.SCREENING not in kinds:
@@ -257,6 +259,11 @@ def _refuse_out_of_order(entry: TestEntry, tests: list[PregnancyTest], today: da
     if latest is not None and entry.specimen_on < latest:
         raise Refused({"specimen_on": "A later test is already on file; results are entered "
                                       "in the order the specimens were taken."})
+
+
+def _enrolled_on(course: Course) -> date:
+    """The enrollment day where the program counts days (not the UTC date)."""
+    return course.enrolled_at.astimezone(program(course.program).zone).date()
 
 
 def _refuse_unless_open(course: Course) -> None:

@@ -92,7 +92,8 @@ def todos(rows: CourseRows, now: datetime) -> list[Todo]:
         items.append(Todo("Sign your enrollment", "patient.enrollment"))
     if course.counseled_on is None:
         items.append(Todo("Waiting for your prescriber to record your counseling", waiting=True))
-    if course.enrollment_signature_id is not None and needs_monthly_answers(rows, today):
+    if (course.enrollment_signature_id is not None and course.last_dose_on is None
+            and needs_monthly_answers(rows, today)):
         if cycle is None or cycle.prescriber_confirmed_at is None:
             items.append(Todo("Waiting for your prescriber to confirm this month", waiting=True))
         elif cycle.patient_attested_at is None:

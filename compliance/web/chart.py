@@ -89,6 +89,8 @@ def course_context(db, course: Course, profile: PatientProfile) -> dict:
         "home_testing_allowed": TestSetting.HOME in version.monthly_settings.value,
         "monthly_confirmation_needed": kind is not None and kind.kind in
         version.prescriber_confirmation_categories.value,
+        "patient_answers_needed": kind is not None and kind.kind in
+        version.patient_attestation_categories.value,
         "can_get_pregnant": kind is not None and kind.kind is CategoryKind.CAN_GET_PREGNANT,
         "positive_test": next((t for t in rows.tests if t.result == "positive"), None),
     }
