@@ -45,8 +45,16 @@ test: lint chromium
 	$(PY) -m pytest
 	scripts/with-test-postgres $(PY) -m pytest -m "db and not browser" -q
 
-bench: install
+# The load benchmark drives gunicorn with Debian's wrk (wrk2 is not packaged).
+WRK := /usr/bin/wrk
+
+$(WRK):
+	$(SUDO) apt-get install -y -qq wrk || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
+
+# Rules micro-benchmark, then the API under load on PostgreSQL (a throwaway database) and SQLite.
+bench: install $(WRK)
 	$(PY) bench/bench_rules.py
+	scripts/with-test-postgres $(PY) bench/bench_api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -38,7 +38,12 @@ from compliance.models.inputs import DispenseEntry, RmaAsk
 from compliance.programs import program
 from compliance.services import courses, worklist
 from compliance.services.errors import Conflict, NotFound, Refused
-from compliance.services.facts import authorization_fact, load_rows, pharmacy_certification
+from compliance.services.facts import (
+    CourseRows,
+    authorization_fact,
+    load_rows,
+    pharmacy_certification,
+)
 from workflows.facts import DispenseFacts, RequestFacts
 from workflows.findings import Actor
 from workflows.flow import Context, InvalidTransition
@@ -132,8 +137,10 @@ def _decide(db: Session, pharmacy: Pharmacy, ask: RmaAsk, now: datetime,
                                   "This NPI is not the prescriber of record for this patient; "
                                   "check the prescription.")]
         return _save(db, record)
-    cycle = _cycle_for(db, course, now)
-    rows = load_rows(db, [course])[0]
+    rows = load_rows(db, [course])[0]  # once: kept up to date below, reused by the worklist
+    if rows.cycle is None:
+        rows.cycle = _open_cycle(db, course, now)
+    cycle = rows.cycle
     facts = replace(rows.facts(), pharmacy=pharmacy_certification(pharmacy),
                     request=RequestFacts(days_supply=ask.days_supply, quantity=ask.quantity))
     flow = CycleFlow(cycle, on_transition=_audit_transition(db, cycle))
@@ -143,12 +150,12 @@ def _decide(db: Session, pharmacy: Pharmacy, ask: RmaAsk, now: datetime,
         record.reasons = [_reason("CYCLE_ALREADY_AUTHORIZED", Actor.PHARMACY,
                                   "This month already has an authorization; reverse it "
                                   "before asking again.")]
-        return _save(db, record, course)
+        return _save(db, record, rows)
     decision = result.decision
     if not result.accepted:
         record.reasons = [_reason(f.code, f.actor, f.message, f.eligible_on)
                           for f in decision.unmet]
-        return _save(db, record, course)
+        return _save(db, record, rows)
     rma = Authorization(
         rma_number=new_rma_number(), cycle_id=cycle.id, course_id=course.id,
         pharmacy_id=pharmacy.id, requested_by_id=requested_by,
@@ -159,8 +166,9 @@ def _decide(db: Session, pharmacy: Pharmacy, ask: RmaAsk, now: datetime,
         rule_version=decision.rule_version, issued_at=now)
     db.add(rma)
     db.flush()
+    rows.cycle_rmas.append(rma)  # as load_rows would now find it: the cycle's newest RMA
     record.decision, record.authorization_id = "authorized", rma.id
-    return _save(db, record, course)
+    return _save(db, record, rows)
 
 
 def _dispense(db: Session, pharmacy: Pharmacy, entry: DispenseEntry, now: datetime,
@@ -257,11 +265,8 @@ def _patient(db: Session, ask: RmaAsk) -> PatientProfile | None:
     return patient
 
 
-def _cycle_for(db: Session, course: Course, now: datetime) -> Cycle:
-    """The month in progress, or a new one (a category with no monthly steps)."""
-    cycle = load_rows(db, [course])[0].cycle
-    if cycle is not None:
-        return cycle
+def _open_cycle(db: Session, course: Course, now: datetime) -> Cycle:
+    """A new month when none is in progress (a category with no monthly steps)."""
     number = len(db.scalars(select(Cycle.id).where(Cycle.course_id == course.id)).all()) + 1
     cycle = Cycle(course_id=course.id, number=number, opened_at=now)
     db.add(cycle)
@@ -269,14 +274,14 @@ def _cycle_for(db: Session, course: Course, now: datetime) -> Cycle:
     return cycle
 
 
-def _save(db: Session, record: RmaRequest, course: Course | None = None) -> RmaRequest:
+def _save(db: Session, record: RmaRequest, rows: CourseRows | None = None) -> RmaRequest:
     db.add(record)
     db.flush()
     audit.record(db, "rma.requested", "rma_request", record.id,
                  summary={"decision": record.decision,
                           "reasons": [r["code"] for r in record.reasons]})
-    if course is not None:
-        worklist.refresh(db, course, record.requested_at)
+    if rows is not None:
+        worklist.refresh(db, rows.course, record.requested_at, rows=rows)
     return record
 
 

@@ -81,9 +81,14 @@ def next_action(rows: CourseRows, now: datetime) -> NextAction:
                       closes)
 
 
-def refresh(db: Session, course: Course, now: datetime) -> NextAction:
-    """Recompute and store the course's next action (in the caller's transaction)."""
-    action = next_action(load_rows(db, [course])[0], now)
+def refresh(db: Session, course: Course, now: datetime,
+            rows: CourseRows | None = None) -> NextAction:
+    """Recompute and store the course's next action (in the caller's transaction).
+
+    `rows`: the course's rows, when the caller has them loaded and up to date, so that they
+    are not read again.
+    """
+    action = next_action(rows or load_rows(db, [course])[0], now)
     course.next_action, course.next_action_on = action.code, action.on
     db.add(course)
     return action

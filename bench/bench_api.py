@@ -1,0 +1,359 @@
+"""Load benchmark: POST /api/v1/rma-requests under gunicorn, against a floor, on each database.
+
+For PostgreSQL (TEST_DATABASE_URL, e.g. from scripts/with-test-postgres; skipped when unset)
+and then SQLite (a file in a temporary directory): migrate, seed 10,000 patients
+(bench/seed.py), start the service (`gunicorn -w 2 wsgi:app`, sync workers, production
+settings) and the floor app (bench/floor_app.py, one indexed read and one insert in one
+transaction) on loopback, then measure:
+
+1. the floor at maximum throughput (wrk, 2 threads, 8 connections, 15 s, bench/floor.lua)
+   and at a fixed 100 requests per second for 10 s, open loop (bench/openloop.py);
+2. RMA requests at maximum throughput, the same way (bench/rma.lua);
+3. RMA requests at a fixed rate, open loop: half the maximum for 10 s when that is below
+   100 per second (latency below saturation), then 100 per second for 15 s;
+4. the peak resident memory (VmHWM) of every gunicorn worker, polled during the runs.
+
+The floor goes first because an RMA run past saturation leaves a queue behind it.
+
+Prints a summary with the targets (RMA/floor throughput ratio >= 0.6; p99 <= 20 ms at
+100 req/s). A missed target is reported, not fatal; only a crash exits non-zero.
+
+    .venv/bin/python bench/bench_api.py [--seconds 15] [--rate 100] [--patients 10000]
+"""
+
+import argparse
+import json
+import logging
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import floor_app  # noqa: E402
+import openloop  # noqa: E402
+import seed  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
+
+from compliance.db import make_engine  # noqa: E402
+from compliance.migrations.runner import upgrade  # noqa: E402
+from compliance.models import RmaRequest  # noqa: E402
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+TARGET_RATIO, TARGET_P99_MS = 0.6, 20.0
+WARMUP_SECONDS = 3
+
+
+class Server:
+    """A gunicorn master in its own process group, its log in a file, stopped for sure."""
+
+    def __init__(self, name: str, app: str, env: dict, chdir: Path, log: Path, workers: int):
+        self.name, self.port, self.log = name, _free_port(), log
+        command = [str(GUNICORN), "-w", str(workers), "-k", "sync", "-b",
+                   f"127.0.0.1:{self.port}", "--chdir", str(chdir), "--timeout", "30",
+                   "--graceful-timeout", "5", "--log-level", "warning", app]
+        self.process = subprocess.Popen(command, env=env, stdout=log.open("wb"),  # noqa: S603
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.peak_kb: dict[int, int] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, path: str, workers: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200 and len(self.workers()) >= workers:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready after {timeout} s:\n"
+                           f"{self.log.read_text()[-3000:]}")
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def sample_memory(self) -> None:
+        for pid in self.workers():
+            status = _read(Path(f"/proc/{pid}/status"))
+            if found := re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE):
+                self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), int(found[1]))
+
+    def peak_mb(self) -> list[float]:
+        return [round(kb / 1024, 1) for kb in sorted(self.peak_kb.values(), reverse=True)]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.sample_memory()
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+    def errors_logged(self) -> int:
+        return len(re.findall(r"Traceback|\[ERROR\]", self.log.read_text(errors="replace")))
+
+
+class MemoryWatch:
+    """Polls the workers' VmHWM (peak RSS) every quarter second while the runs go on."""
+
+    def __init__(self, servers: list[Server]):
+        self.servers, self.stopping = servers, threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self.stopping.wait(0.25):
+            for server in self.servers:
+                server.sample_memory()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.stopping.set()
+        self.thread.join()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def wrk(url: str, script: Path, seconds: float, args: argparse.Namespace,
+        script_args: list[str] = ()) -> dict:
+    """One wrk run; returns its BENCH_JSON line with requests per second and milliseconds."""
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s",
+               "--timeout", "10s", "-s", str(script), url]
+    if script_args:
+        command += ["--", *script_args]
+    done = subprocess.run(command, capture_output=True, text=True,  # noqa: S603
+                          timeout=seconds + 60, cwd=ROOT, check=True)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON "))
+    found = json.loads(line.removeprefix("BENCH_JSON "))
+    found["rps"] = round(found["requests"] / (found["duration_us"] / 1e6), 1)
+    found["errors"] = sum(found.pop(k) for k in ("connect_errors", "read_errors",
+                                                 "write_errors", "timeouts"))
+    for name in ("p50", "p90", "p99", "max"):
+        found[f"{name}_ms"] = round(found.pop(f"{name}_us") / 1000, 2)
+    found.pop("mean_us")
+    return found
+
+
+def decisions(url: str, since: datetime) -> dict:
+    """What the measured RMA requests got: authorized, or denied with their first reason."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(RmaRequest.decision, RmaRequest.reasons)
+                                  .where(RmaRequest.requested_at >= since)).all()
+    engine.dispose()
+    counts = Counter(decision if decision == "authorized" else
+                     f"denied:{reasons[0]['code'] if reasons else '?'}"
+                     for decision, reasons in rows)
+    return dict(counts.most_common())
+
+
+def measure(api: Server, floor: Server, work: Path, bodies: list[str], limit: int,
+            args: argparse.Namespace) -> dict:
+    """The runs, floor first (an RMA run past saturation leaves a queue behind it)."""
+    fixed_count = int(args.rate * args.seconds)
+    key_file, bodies_file = work / "api_key.txt", work / "bodies.jsonl"
+    warmup = work / "warmup.jsonl"
+    wrong_birth_date = {"patient_date_of_birth": "1970-01-02"}  # denied: no such patient
+    warmup.write_text("".join(json.dumps(json.loads(b) | wrong_birth_date) + "\n"
+                              for b in bodies[:200]))
+    with MemoryWatch([api, floor]):
+        # The floor first: an overloaded RMA run leaves queued requests behind it.
+        wrk(floor.url, BENCH / "floor.lua", WARMUP_SECONDS, args)
+        floor_max = wrk(floor.url, BENCH / "floor.lua", args.seconds, args)
+        print(f"floor max throughput: {json.dumps(floor_max)}", flush=True)
+        floor_fixed = openloop.run(floor.url + "/floor", rate=args.rate,
+                                   seconds=args.floor_fixed_seconds)
+        print(f"floor at {args.rate:g}/s: {json.dumps(floor_fixed)}", flush=True)
+        rma_args = [str(bodies_file), str(key_file), str(args.threads), str(limit)]
+        wrk(api.url, BENCH / "rma.lua", WARMUP_SECONDS, args,
+            [str(warmup), str(key_file), str(args.threads), "200"])
+        measured_from = datetime.now(UTC)
+        rma_max = wrk(api.url, BENCH / "rma.lua", args.seconds, args, rma_args)
+        print(f"RMA max throughput: {json.dumps(rma_max)}", flush=True)
+        headers = {"Content-Type": "application/json",
+                   "Authorization": f"Bearer {key_file.read_text().strip()}"}
+        reserved = bodies[limit:]
+        half = max(1, round(rma_max["rps"] / 2))
+        rma_half = None
+        if half < args.rate:  # what latency looks like below saturation
+            rma_half = openloop.run(api.url + "/api/v1/rma-requests", rate=half,
+                                    seconds=args.floor_fixed_seconds,
+                                    bodies=reserved[fixed_count:] or reserved,
+                                    headers=headers)
+            print(f"RMA at {half}/s (half the maximum): {json.dumps(rma_half)}",
+                  flush=True)
+        rma_fixed = openloop.run(api.url + "/api/v1/rma-requests", rate=args.rate,
+                                 seconds=args.seconds, bodies=reserved, headers=headers)
+        print(f"RMA at {args.rate:g}/s: {json.dumps(rma_fixed)}", flush=True)
+    return {"rma_max": rma_max, "rma_half": rma_half, "rma_fixed": rma_fixed,
+            "floor_max": floor_max, "floor_fixed": floor_fixed, "measured_from": measured_from,
+            "rma_peak_mb": api.peak_mb(), "floor_peak_mb": floor.peak_mb()}
+
+
+def bench_database(label: str, url: str, work: Path, args: argparse.Namespace) -> dict:
+    """Migrate, seed, serve and measure one database; servers are stopped whatever happens."""
+    print(f"\n=== {label} ===", flush=True)
+    started = time.perf_counter()
+    engine = make_engine(url)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    upgrade(engine)
+    floor_app.prepare(engine)
+    engine.dispose()
+    seeded = seed.seed(url, args.patients, work)
+    print(f"seeded in {time.perf_counter() - started:.0f} s: {json.dumps(seeded['kinds'])}",
+          flush=True)
+    bodies = (work / "bodies.jsonl").read_text().splitlines()
+    fixed_count = int(args.rate * args.seconds)  # bodies kept for the fixed-rate runs
+    limit = max(1, len(bodies) - fixed_count - int(args.rate * args.floor_fixed_seconds))
+    env = os.environ | {"COMPLIANCE_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
+                        "DATABASE_URL": url}
+    with ExitStack() as stack:
+        api = Server(f"{label} service", "wsgi:app", env, ROOT, work / "service.log",
+                     args.workers)
+        stack.callback(api.stop)
+        floor = Server(f"{label} floor", "floor_app:create_app()", env, BENCH,
+                       work / "floor.log", args.workers)
+        stack.callback(floor.stop)
+        api.wait_ready("/api/v1/", args.workers)
+        floor.wait_ready("/", args.workers)
+        result = measure(api, floor, work, bodies, limit, args)
+    result |= {"database": label, "seed": seeded,
+               "server_errors_logged": api.errors_logged() + floor.errors_logged()}
+    result["decisions"] = decisions(url, result.pop("measured_from"))
+    print(f"decisions: {json.dumps(result['decisions'])}", flush=True)
+    result["seconds"] = round(time.perf_counter() - started)
+    return result
+
+
+def machine(pg_url: str | None) -> dict:
+    """What the figures were measured on."""
+    cpuinfo = _read(Path("/proc/cpuinfo"))
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    mem = re.search(r"^MemTotal:\s+(\d+) kB", _read(Path("/proc/meminfo")), re.MULTILINE)
+    release = re.search(r'^PRETTY_NAME="(.+)"', _read(Path("/etc/os-release")), re.MULTILINE)
+    described = {
+        "cpus": os.cpu_count(), "cpu": model[1] if model else platform.processor(),
+        "ram_gb": round(int(mem[1]) / 1024 / 1024, 1) if mem else None,
+        "os": release[1] if release else platform.platform(),
+        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
+    if pg_url:
+        engine = make_engine(pg_url)
+        with engine.connect() as connection:
+            described["postgresql"] = connection.scalar(text("SHOW server_version"))
+        engine.dispose()
+    version = subprocess.run([str(GUNICORN), "--version"],  # noqa: S603
+                             capture_output=True, text=True, check=False)
+    found = re.search(r"[\d.]+\d", version.stdout)
+    described["gunicorn"] = found[0] if found else "?"
+    return described
+
+
+def summary(results: list[dict], args: argparse.Namespace) -> str:
+    """The table the README reports, and whether each target is met."""
+    rate = format(args.rate, "g")
+    lines = [f"{'database':<11} {'RMA req/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+             f"{'p99 ms @' + rate + '/s':>13} {'p99 ms @half':>15} {'peak MB/worker':>14} "
+             f"{'floor req/s':>11} {'floor p99 @' + rate + '/s':>16} {'ratio':>6}"]
+    verdicts = []
+    for r in results:
+        ratio = r["rma_max"]["rps"] / r["floor_max"]["rps"] if r["floor_max"]["rps"] else 0
+        r["ratio"] = round(ratio, 3)
+        peak = "/".join(f"{mb:.0f}" for mb in r["rma_peak_mb"][:args.workers])
+        fixed, half = r["rma_fixed"], r["rma_half"]
+        at_half = f"{half['p99_ms']:.1f} @{half['rate']:g}/s" if half else "-"
+        lines.append(f"{r['database']:<11} {r['rma_max']['rps']:>9.1f} "
+                     f"{r['rma_max']['p50_ms']:>7.1f} {r['rma_max']['p99_ms']:>7.1f} "
+                     f"{fixed['p99_ms']:>13.1f} {at_half:>15} {peak:>14} "
+                     f"{r['floor_max']['rps']:>11.1f} {r['floor_fixed']['p99_ms']:>16.1f} "
+                     f"{ratio:>6.2f}")
+        p99_met = fixed["p99_ms"] <= TARGET_P99_MS and fixed["answered"] == fixed["sent"]
+        verdicts.append(
+            f"{r['database']}: throughput ratio {ratio:.2f} "
+            f"{'meets' if ratio >= TARGET_RATIO else 'MISSES'} the target >= {TARGET_RATIO}; "
+            f"p99 at {rate} req/s {fixed['p99_ms']:.1f} ms "
+            f"{'meets' if p99_met else 'MISSES'} the target <= {TARGET_P99_MS:g} ms "
+            f"({fixed['answered']} of {fixed['sent']} answered, {fixed['answered_per_s']:g}/s;"
+            f" {fixed['statuses']})")
+    return "\n".join([*lines, "", *verdicts])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15, help="each measured run")
+    parser.add_argument("--floor-fixed-seconds", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=100, help="the fixed rate, req/s")
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench does it)")
+    pg_url = os.environ.get("TEST_DATABASE_URL", "")
+    pg_url = pg_url if pg_url.startswith("postgresql") else None
+    described = machine(pg_url)
+    print(json.dumps(described), flush=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
+        if pg_url:
+            (Path(folder) / "pg").mkdir()
+            results.append(bench_database("PostgreSQL", pg_url, Path(folder) / "pg", args))
+        else:
+            print("!! PostgreSQL skipped: TEST_DATABASE_URL is not set "
+                  "(run through scripts/with-test-postgres)", flush=True)
+        (Path(folder) / "sqlite").mkdir()
+        results.append(bench_database("SQLite", f"sqlite:///{folder}/sqlite/bench.db",
+                                      Path(folder) / "sqlite", args))
+    print("\n" + summary(results, args))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": described, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+-- wrk script: POST /api/v1/rma-requests with a pharmacy's bearer key, rotating bodies.
+--
+--   wrk -t2 -c8 -d15s -s bench/rma.lua http://127.0.0.1:PORT -- BODIES KEY THREADS LIMIT
+--
+-- BODIES holds one JSON request body per line (bench/seed.py writes it); thread k of
+-- THREADS sends lines k+1, k+1+THREADS, ... among the first LIMIT lines (the rest are kept
+-- for the fixed-rate run), so no body is sent twice while LIMIT lasts. done() prints one
+-- line "BENCH_JSON {...}" with the counts and the latency percentiles (microseconds).
+
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  bodies = {}
+  for line in io.lines(args[1]) do
+    bodies[#bodies + 1] = line
+  end
+  local file = assert(io.open(args[2]))
+  local key = file:read("*l")
+  file:close()
+  step = tonumber(args[3])
+  limit = math.min(tonumber(args[4]) or #bodies, #bodies)
+  position = id
+  other = 0
+  headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}
+end
+
+function request()
+  local body = bodies[(position % limit) + 1]
+  position = position + step
+  return wrk.format("POST", "/api/v1/rma-requests", headers, body)
+end
+
+function response(status, headers, body)
+  if status ~= 201 then
+    other = other + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local unexpected = 0
+  for _, thread in ipairs(threads) do
+    unexpected = unexpected + thread:get("other")
+  end
+  local errors = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "unexpected_status": %d, ' ..
+    '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
+    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.0f}\n',
+    summary.requests, summary.duration, unexpected, errors.connect, errors.read,
+    errors.write, errors.timeout, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean))
+end
