@@ -29,15 +29,11 @@ import platform
 import re
 import secrets
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -51,110 +47,15 @@ sys.path.insert(0, str(BENCH))
 import floor_app  # noqa: E402
 import openloop  # noqa: E402
 import seed  # noqa: E402
+from servers import GUNICORN, MemoryWatch, Server, read_or_empty  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 from compliance.db import make_engine  # noqa: E402
 from compliance.migrations.runner import upgrade  # noqa: E402
 from compliance.models import RmaRequest  # noqa: E402
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 TARGET_RATIO, TARGET_P99_MS = 0.6, 20.0
 WARMUP_SECONDS = 3
-
-
-class Server:
-    """A gunicorn master in its own process group, its log in a file, stopped for sure."""
-
-    def __init__(self, name: str, app: str, env: dict, chdir: Path, log: Path, workers: int):
-        self.name, self.port, self.log = name, _free_port(), log
-        command = [str(GUNICORN), "-w", str(workers), "-k", "sync", "-b",
-                   f"127.0.0.1:{self.port}", "--chdir", str(chdir), "--timeout", "30",
-                   "--graceful-timeout", "5", "--log-level", "warning", app]
-        self.process = subprocess.Popen(command, env=env, stdout=log.open("wb"),  # noqa: S603
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        self.peak_kb: dict[int, int] = {}
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, path: str, workers: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.url + path, timeout=2) as answer:  # noqa: S310
-                    if answer.status == 200 and len(self.workers()) >= workers:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready after {timeout} s:\n"
-                           f"{self.log.read_text()[-3000:]}")
-
-    def workers(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            return [int(pid) for pid in children.read_text().split()]
-        except OSError:
-            return []
-
-    def sample_memory(self) -> None:
-        for pid in self.workers():
-            status = _read(Path(f"/proc/{pid}/status"))
-            if found := re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE):
-                self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), int(found[1]))
-
-    def peak_mb(self) -> list[float]:
-        return [round(kb / 1024, 1) for kb in sorted(self.peak_kb.values(), reverse=True)]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.sample_memory()
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-
-    def errors_logged(self) -> int:
-        return len(re.findall(r"Traceback|\[ERROR\]", self.log.read_text(errors="replace")))
-
-
-class MemoryWatch:
-    """Polls the workers' VmHWM (peak RSS) every quarter second while the runs go on."""
-
-    def __init__(self, servers: list[Server]):
-        self.servers, self.stopping = servers, threading.Event()
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        while not self.stopping.wait(0.25):
-            for server in self.servers:
-                server.sample_memory()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc):
-        self.stopping.set()
-        self.thread.join()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
 
 
 def wrk(url: str, script: Path, seconds: float, args: argparse.Namespace,
@@ -270,10 +171,11 @@ def bench_database(label: str, url: str, work: Path, args: argparse.Namespace) -
 
 def machine(pg_url: str | None) -> dict:
     """What the figures were measured on."""
-    cpuinfo = _read(Path("/proc/cpuinfo"))
+    cpuinfo = read_or_empty(Path("/proc/cpuinfo"))
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    mem = re.search(r"^MemTotal:\s+(\d+) kB", _read(Path("/proc/meminfo")), re.MULTILINE)
-    release = re.search(r'^PRETTY_NAME="(.+)"', _read(Path("/etc/os-release")), re.MULTILINE)
+    mem = re.search(r"^MemTotal:\s+(\d+) kB", read_or_empty(Path("/proc/meminfo")), re.MULTILINE)
+    os_release = read_or_empty(Path("/etc/os-release"))
+    release = re.search(r'^PRETTY_NAME="(.+)"', os_release, re.MULTILINE)
     described = {
         "cpus": os.cpu_count(), "cpu": model[1] if model else platform.processor(),
         "ram_gb": round(int(mem[1]) / 1024 / 1024, 1) if mem else None,

@@ -28,9 +28,9 @@ from workflows.rules import (
 
 Check = Callable[[CourseFacts, ProgramVersion, date], Findings]
 
-# In the order a person reads a denial: who the patient is, what blocks everything, the
-# clinical requirements, the monthly steps, then the fill and who may take part in it.
-AUTHORIZATION_CHECKS: tuple[Check, ...] = (
+# What the prescriber's monthly confirmation vouches for (with the prescriber's certification):
+# who the patient is, what blocks everything, and the clinical requirements.
+CLINICAL_CHECKS: tuple[Check, ...] = (
     categories.check_category,
     categories.check_enrollment,
     treatment.check_not_ended,
@@ -40,6 +40,12 @@ AUTHORIZATION_CHECKS: tuple[Check, ...] = (
     pregnancy_tests.check_current_test,
     window.check_lockout,
     window.check_window,
+)
+
+# In the order a person reads a denial: the clinical requirements, the monthly steps, then
+# the fill and who may take part in it.
+AUTHORIZATION_CHECKS: tuple[Check, ...] = (
+    *CLINICAL_CHECKS,
     order.check_prescriber_confirmation,
     order.check_patient_attestation,
     supply.check_one_per_cycle,

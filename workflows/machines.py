@@ -11,13 +11,12 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from workflows.decision import evaluate_authorization
+from workflows.decision import CLINICAL_CHECKS, evaluate_authorization
 from workflows.findings import Findings
 from workflows.flow import Context, Flow, guard, on_date
 from workflows.rules import (
     categories,
     certification,
-    contraception,
     order,
     pregnancy_tests,
     supply,
@@ -164,18 +163,7 @@ COURSE_MACHINE = _build(
 )
 
 # What the prescriber's monthly confirmation vouches for: the patient, the tests, the methods.
-PRESCRIBER_READY = on_date(
-    categories.check_category,
-    categories.check_enrollment,
-    treatment.check_not_ended,
-    pregnancy_tests.check_no_positive_test,
-    contraception.check_contraception,
-    pregnancy_tests.check_pretreatment_tests,
-    pregnancy_tests.check_current_test,
-    window.check_lockout,
-    window.check_window,
-    certification.check_prescriber,
-)
+PRESCRIBER_READY = on_date(*CLINICAL_CHECKS, certification.check_prescriber)
 
 Y, V = CycleState, CycleEvent
 BEFORE_DISPENSE = [Y.OPEN, Y.PRESCRIBER_CONFIRMED, Y.PATIENT_ATTESTED, Y.AUTHORIZED, Y.REVERSED]

@@ -6,7 +6,6 @@ course's worklist action.
 from contextlib import suppress
 from datetime import date, datetime
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,7 @@ from compliance.models import (
 from compliance.models.inputs import MethodEntry, TestEntry
 from compliance.programs import method_choices, program
 from compliance.services import worklist
-from compliance.services.errors import Refused
+from compliance.services.errors import Refused, validated
 from compliance.services.facts import load_rows
 from workflows.facts import TestKind, TestResult, TestSetting
 from workflows.flow import Context
@@ -90,7 +89,7 @@ def change_method(db: Session, *, course: Course, method_id: int, stopped_on: da
 
 def _addable(db: Session, course: Course, data: dict, today: date,
              replacing: ContraceptionMethod | None = None) -> MethodEntry:
-    entry = _validated(MethodEntry, data)
+    entry = validated(MethodEntry, data)
     known = _known_methods(course.program)
     if entry.method not in known:
         raise Refused({"method": "Choose a method from the list."})
@@ -152,7 +151,7 @@ def record_test(db: Session, *, course: Course, data: dict, today: date, entered
                 now: datetime) -> PregnancyTest:
     """Enter a pregnancy test result. A positive result suspends the course at once."""
     _refuse_unless_open(course)
-    entry = _validated(TestEntry, data)
+    entry = validated(TestEntry, data)
     rows = load_rows(db, [course])[0]
     _refuse_out_of_order(entry, rows.tests, today, course)
     version = program_version_for(program(course.program), entry.specimen_on)
@@ -276,12 +275,6 @@ def _refuse_unless_open(course: Course) -> None:
 def _known_methods(code: str) -> set[str]:
     return set(method_choices(code))
 
-
-def _validated(model, data: dict):
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Refused.from_validation(exc) from None
 
 
 def finish(db: Session, course: Course, now: datetime) -> None:

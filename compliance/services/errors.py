@@ -32,6 +32,14 @@ def _sentence(error: dict) -> str:
     return message[:1].upper() + message[1:]
 
 
+def validated(model, data: dict):
+    """Validate input with a non-table model; a refusal names each bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Refused.from_validation(exc) from None
+
+
 class Conflict(Refused):
     """The request is well formed but the object's state forbids it (HTTP 409)."""
 

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +21,7 @@ from compliance.models.inputs import (
     PrescriberCreate,
 )
 
-from .errors import Refused
+from .errors import Refused, validated
 from .invitations import issue_invitation
 
 
@@ -30,7 +29,7 @@ def create_prescriber(db: Session, *, data: dict, now: datetime, invitation_days
                       ) -> tuple[PrescriberProfile, str]:
     """Register a prescriber (pending certification); returns the profile and the
     activation token the administrator passes on."""
-    entry = _validated(PrescriberCreate, data)
+    entry = validated(PrescriberCreate, data)
     _refuse_taken(db, PrescriberProfile.npi == entry.npi, "npi",
                   "A prescriber with this NPI is already registered.")
     user = _new_account(db, entry, Role.PRESCRIBER)
@@ -46,7 +45,7 @@ def create_prescriber(db: Session, *, data: dict, now: datetime, invitation_days
 
 
 def create_pharmacy(db: Session, *, data: dict) -> Pharmacy:
-    entry = _validated(PharmacyCreate, data)
+    entry = validated(PharmacyCreate, data)
     _refuse_taken(db, Pharmacy.ncpdp_id == entry.ncpdp_id, "ncpdp_id",
                   "A pharmacy with this NCPDP ID is already registered.")
     _refuse_taken(db, Pharmacy.npi == entry.npi, "npi",
@@ -62,7 +61,7 @@ def create_pharmacy(db: Session, *, data: dict) -> Pharmacy:
 def add_pharmacist(db: Session, *, data: dict, now: datetime, invitation_days: int
                    ) -> tuple[User, str]:
     """Add a pharmacist to a pharmacy; optionally make them its responsible pharmacist."""
-    entry = _validated(PharmacistCreate, data)
+    entry = validated(PharmacistCreate, data)
     pharmacy = db.get(Pharmacy, entry.pharmacy_id)
     if pharmacy is None:
         raise Refused("No such pharmacy.")
@@ -84,7 +83,7 @@ def add_pharmacist(db: Session, *, data: dict, now: datetime, invitation_days: i
 
 def certify(db: Session, *, target: PrescriberProfile | Pharmacy, data: dict) -> None:
     """Record a certification decision (status and the period it is in force)."""
-    entry = _validated(Certification, data)
+    entry = validated(Certification, data)
     old = {"status": target.certification_status, "certified_on": target.certified_on,
            "expires_on": target.certification_expires_on}
     target.certification_status = entry.status
@@ -109,12 +108,6 @@ def reissue_account_invitation(db: Session, *, user: User, now: datetime,
     db.commit()
     return token
 
-
-def _validated(model, data: dict):
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Refused.from_validation(exc) from None
 
 
 def _refuse_taken(db: Session, condition, field: str, message: str) -> None:

@@ -12,9 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time
 
-from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from compliance import audit
@@ -37,33 +35,32 @@ from compliance.models import (
 from compliance.models.inputs import DispenseEntry, RmaAsk
 from compliance.programs import program
 from compliance.services import courses, worklist
-from compliance.services.errors import Conflict, NotFound, Refused
+from compliance.services.errors import Conflict, NotFound, Refused, validated
 from compliance.services.facts import (
     CourseRows,
     authorization_fact,
     load_rows,
     pharmacy_certification,
 )
+from compliance.services.retries import in_retried_transaction
 from workflows.facts import DispenseFacts, RequestFacts
 from workflows.findings import Actor
 from workflows.flow import Context, InvalidTransition
 from workflows.machines import CourseEvent, CourseState, CycleEvent, CycleFlow
 
-ATTEMPTS = 5
-
 
 def request_rma(db: Session, *, pharmacy: Pharmacy, data: dict, now: datetime,
                 requested_by: int | None = None) -> RmaRequest:
     """Decide on an RMA and record the request either way; returns the recorded request."""
-    ask = _validated(RmaAsk, data)
-    return _retrying(db, lambda: _decide(db, pharmacy, ask, now, requested_by))
+    ask = validated(RmaAsk, data)
+    return in_retried_transaction(db, lambda: _decide(db, pharmacy, ask, now, requested_by))
 
 
 def record_dispense(db: Session, *, pharmacy: Pharmacy, data: dict, now: datetime,
                     recorded_by: int | None = None) -> Dispense:
     """Record the fill made under an RMA: at most one, inside its window."""
-    entry = _validated(DispenseEntry, data)
-    return _retrying(db, lambda: _dispense(db, pharmacy, entry, now, recorded_by))
+    entry = validated(DispenseEntry, data)
+    return in_retried_transaction(db, lambda: _dispense(db, pharmacy, entry, now, recorded_by))
 
 
 def reverse(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) -> Authorization:
@@ -77,7 +74,7 @@ def reverse(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) 
         audit.record(db, "rma.reversed", "rma", rma.rma_number)
         _refresh(db, rma.course_id, now)
         return rma
-    return _retrying(db, attempt)
+    return in_retried_transaction(db, attempt)
 
 
 def find_rma(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) -> Authorization:
@@ -299,32 +296,3 @@ def _audit_transition(db: Session, cycle: Cycle) -> Callable:
                                   summary={"state": [t.source, t.dest]})
 
 
-def _validated(model, data: dict):
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise Refused.from_validation(exc) from None
-
-
-def _retrying(db: Session, attempt: Callable):
-    """Run `attempt` and commit; on a lost race or serialization failure, start again."""
-    for remaining in range(ATTEMPTS - 1, -1, -1):
-        try:
-            result = attempt()
-            db.commit()
-            return result
-        except (IntegrityError, OperationalError) as exc:
-            db.rollback()
-            if remaining == 0 or not _retryable(exc):
-                raise
-        except Refused:
-            db.rollback()
-            raise
-    raise AssertionError("unreachable")
-
-
-def _retryable(exc: Exception) -> bool:
-    """Unique violations, serialization failures, deadlocks, and SQLite's busy writer."""
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return isinstance(exc, IntegrityError) or code in {"40001", "40P01"} or \
-        "database is locked" in str(exc)
