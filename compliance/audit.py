@@ -1,17 +1,39 @@
 """Writing the audit log.
 
-`record()` adds an event to the request's session; the service that made the change
-commits both together, so an event exists exactly when its change does.
+`record()` attaches an event to the session's transaction. When that transaction commits,
+its events are inserted just before the commit, all in one statement, so an event exists
+exactly when its change does; when it rolls back, its events are dropped with it.
 """
 
 import json
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session, SessionTransaction
 
 from compliance.models import AuditEvent
+from compliance.models.types import utcnow
+
+_PENDING = "audit.pending"  # session.info key: (transaction, [entries])
+_INSERT = insert(AuditEvent.__table__)
+
+
+class EntryState(StrEnum):
+    PENDING = "pending"
+    WRITTEN = "written"
+    DROPPED = "dropped"
+
+
+@dataclass
+class Entry:
+    """An event attached to a transaction: pending until it commits or rolls back."""
+
+    values: dict
+    state: EntryState = EntryState.PENDING
 
 
 def record(
@@ -23,26 +45,26 @@ def record(
     summary: dict | None = None,
     actor_id: int | None = None,
     actor_role: str | None = None,
-) -> AuditEvent:
-    """Add one audit event for a change or a read, attributed to the current user.
+) -> Entry:
+    """Attach one audit event for a change or a read, attributed to the current user.
 
     `actor_id` and `actor_role` override the current user for events with no logged-in
     actor yet (a failed login, an invitation accepted).
     """
     actor, role = _current_actor()
-    summary = json.loads(json.dumps(summary or {}, default=str))
-    event = AuditEvent(
-        actor_user_id=actor_id if actor_id is not None else actor,
-        actor_role=actor_role or role,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        summary=summary,
-        request_id=g.get("request_id", "") if has_request_context() else "",
-        address=request.remote_addr or "" if has_request_context() else "",
-    )
-    session.add(event)
-    return event
+    entry = Entry({
+        "occurred_at": utcnow(),
+        "actor_user_id": actor_id if actor_id is not None else actor,
+        "actor_role": actor_role or role,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "summary": json.loads(json.dumps(summary or {}, default=str)),
+        "request_id": g.get("request_id", "") if has_request_context() else "",
+        "address": request.remote_addr or "" if has_request_context() else "",
+    })
+    _pending(session).append(entry)
+    return entry
 
 
 def changes(old: dict, new: dict) -> dict:
@@ -61,3 +83,35 @@ def _current_actor() -> tuple[int | None, str]:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id, current_user.role
     return None, "anonymous" if has_request_context() else "system"
+
+
+def _pending(session: Session) -> list[Entry]:
+    """The entries of the session's transaction, beginning one if none is open, so that an
+    event recorded before any query still belongs to a transaction that can roll back."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        session.connection()
+        transaction = session.get_transaction()
+    held = session.info.get(_PENDING)
+    if held is None or held[0] is not transaction:
+        held = session.info[_PENDING] = (transaction, [])
+    return held[1]
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    held = session.info.pop(_PENDING, None)
+    if held is None or held[0] is not session.get_transaction() or not held[1]:
+        return
+    session.connection().execute(_INSERT, [entry.values for entry in held[1]])
+    for entry in held[1]:
+        entry.state = EntryState.WRITTEN
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    held = session.info.get(_PENDING)
+    if held is not None and held[0] is transaction:
+        del session.info[_PENDING]
+        for entry in held[1]:
+            entry.state = EntryState.DROPPED
