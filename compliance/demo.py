@@ -35,6 +35,7 @@ from compliance.services import (
     patients,
     question_banks,
     rma,
+    rma_requests,
     worklist,
 )
 
@@ -245,7 +246,7 @@ class _Loader:
         site = self.pharmacy()
         patient = self.db.get(PatientProfile, course.patient_id)
         prescriber = self.db.get(PrescriberProfile, patient.prescriber_id)
-        asked = rma.request_rma(self.db, pharmacy=site, now=when, data={
+        asked = rma_requests.request_rma(self.db, pharmacy=site, now=when, data={
             "patient_id": patient.program_patient_id,
             "patient_date_of_birth": patient.date_of_birth, "prescriber_npi": prescriber.npi,
             "ndc": "0555-0101-02", "strength_mg": 40, "quantity": 30, "days_supply": 30})

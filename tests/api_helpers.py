@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import freezegun
 
 from compliance.models import Authorization, Pharmacy
-from compliance.services import api_keys, rma
+from compliance.services import api_keys, rma_requests
 from tests.course_helpers import at, certified_pharmacy, rma_ask
 
 
@@ -31,7 +31,7 @@ def pharmacy_system(db, factory, *, certified: bool = True) -> System:
 
 def issued_rma(db, world, pharmacy: Pharmacy, day: int = 20) -> Authorization:
     """An RMA issued through the service (not the API) for `world` on `day`."""
-    record = rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(day))
+    record = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(day))
     assert record.decision == "authorized", record.reasons
     return db.get(Authorization, record.authorization_id)
 

@@ -5,7 +5,7 @@ colleague, and another pharmacy with an RMA of its own."""
 from dataclasses import dataclass
 
 from compliance.models import Authorization, Pharmacy, User
-from compliance.services import rma
+from compliance.services import rma_requests
 from tests.course_helpers import (
     World,
     at,
@@ -57,6 +57,7 @@ def signed_in(client, db, user: User):
 def issue(app, db, world: World, pharmacy: Pharmacy, day: float = 20, **ask) -> Authorization:
     """An RMA issued through the service, as if asked at the counter on `day`."""
     with app.test_request_context():
-        record = rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world, **ask), now=at(day))
+        record = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world, **ask),
+                                          now=at(day))
     assert record.decision == "authorized", record.reasons
     return db.get(Authorization, record.authorization_id)

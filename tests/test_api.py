@@ -342,7 +342,7 @@ def test_keys_belong_to_one_pharmacy_and_are_remembered_a_day(ready, client, db,
 def test_a_failed_request_releases_its_key(ready, client, db, monkeypatch):
     """After a 500, can the client retry with the same key and get a real answer?"""
     world, system = ready
-    from compliance.services import rma
+    from compliance.services import rma_requests as rma
 
     real = rma.request_rma
     monkeypatch.setattr(rma, "request_rma", lambda *a, **k: 1 / 0)

@@ -13,7 +13,7 @@ def test_a_key_is_stored_only_as_a_hash_and_authenticates(app, db, factory):
     secret = key.secret.split("_", 2)[2]
     row = db.get(ApiKey, key.row.id)
     assert secret not in (row.secret_hash, row.prefix)
-    assert api_keys.authenticate(db, key.secret).id == row.id
+    assert api_keys.authenticate(db, key.secret).key_id == row.id
     assert api_keys.authenticate(db, key.secret[:-1] + ("A" if key.secret[-1] != "A" else "B")) \
         is None
     with app.test_request_context():
@@ -27,7 +27,7 @@ def test_operators_create_keys_from_the_command_line(app, db, factory):
     made = app.test_cli_runner().invoke(
         args=["api-keys", "create", "--ncpdp", pharmacy.ncpdp_id, "--name", "script"])
     assert made.exit_code == 0
-    assert api_keys.authenticate(db, made.output.strip()).pharmacy_id == pharmacy.id
+    assert api_keys.authenticate(db, made.output.strip()).pharmacy.id == pharmacy.id
     unknown = app.test_cli_runner().invoke(
         args=["api-keys", "create", "--ncpdp", "0000000", "--name", "script"])
     assert unknown.exit_code != 0

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from compliance.db import get_engine
 from compliance.models import Authorization, Dispense
-from compliance.services import rma
+from compliance.services import rma, rma_requests
 from compliance.services.errors import Refused
 from tests.conftest import ON_POSTGRES
 from tests.course_helpers import at, certified_pharmacy, local, ready_for_first_fill, rma_ask
@@ -32,7 +32,7 @@ def ask_once(app, pharmacy_id: int, data: dict, now: datetime) -> str:
     from compliance.models import Pharmacy
 
     with app.app_context(), Session(get_engine(app), expire_on_commit=False) as db:
-        return rma.request_rma(db, pharmacy=db.get(Pharmacy, pharmacy_id), data=data,
+        return rma_requests.request_rma(db, pharmacy=db.get(Pharmacy, pharmacy_id), data=data,
                                now=now).decision
 
 
@@ -144,8 +144,9 @@ def test_fifty_simultaneous_fills_give_exactly_one_dispense(app, db, scenario, f
     for _ in range(REPEATS):
         world, pharmacy = scenario()
         with app.app_context():
-            issued = rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
-        number = db.get(Authorization, issued.authorization_id).rma_number
+            issued = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world),
+                                              now=at(20))
+        number = issued.rma.rma_number
         fill = {"rma_number": number, "quantity": 30, "days_supply": 30,
                 "dispensed_on": local(21).isoformat(), "medication_guide_given": True}
         outcomes = fire(fill_once, pharmacy.id, fill, at(21))

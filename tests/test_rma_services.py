@@ -4,7 +4,7 @@
 import pytest
 
 from compliance.models import Authorization, Course, RmaRequest
-from compliance.services import rma
+from compliance.services import rma, rma_requests
 from compliance.services.errors import Conflict, NotFound, Refused
 from tests.course_helpers import at, certified_pharmacy, local, ready_for_first_fill, rma_ask
 
@@ -18,7 +18,7 @@ def ready(app, db, factory):
 def test_authorized_request_gets_an_rma_with_the_day_7_dndpa(ready, db):
     """Is the first fill authorized on the confirmation day with DNDPA on day 7?"""
     world, pharmacy = ready
-    request = rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     assert request.decision == "authorized", request.reasons
     issued = db.get(Authorization, request.authorization_id)
     assert issued.do_not_dispense_after == local(26)
@@ -28,8 +28,8 @@ def test_authorized_request_gets_an_rma_with_the_day_7_dndpa(ready, db):
 def test_second_request_in_the_same_month_is_denied_with_a_reason(ready, db):
     """Does a second request for the same cycle say the month already has an RMA?"""
     world, pharmacy = ready
-    rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
-    again = rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    again = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     assert again.decision == "denied"
     assert [r["code"] for r in again.reasons] == ["CYCLE_ALREADY_AUTHORIZED"]
     assert db.query(RmaRequest).count() == 2
@@ -44,7 +44,7 @@ def test_second_request_in_the_same_month_is_denied_with_a_reason(ready, db):
 def test_denials_name_what_is_wrong(ready, db, override, code):
     """Is each bad request recorded as denied with its own reason code?"""
     world, pharmacy = ready
-    request = rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world, **override),
+    request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world, **override),
                               now=at(20))
     assert request.decision == "denied"
     assert code in [r["code"] for r in request.reasons]
@@ -53,7 +53,7 @@ def test_denials_name_what_is_wrong(ready, db, override, code):
 def test_one_dispense_per_rma_and_the_course_becomes_active(ready, db):
     """Does the fill activate the course, and a second fill on the same RMA conflict?"""
     world, pharmacy = ready
-    number = db.get(Authorization, rma.request_rma(
+    number = db.get(Authorization, rma_requests.request_rma(
         db, pharmacy=pharmacy, data=rma_ask(world), now=at(20)).authorization_id).rma_number
     fill = {"rma_number": number, "quantity": 30, "days_supply": 30,
             "dispensed_on": local(21).isoformat(), "medication_guide_given": True}
@@ -67,7 +67,7 @@ def test_one_dispense_per_rma_and_the_course_becomes_active(ready, db):
 def test_dispense_on_day_7_vs_day_8(ready, db, day, outcome):
     """Can the RMA be filled on its DNDPA date but not the day after?"""
     world, pharmacy = ready
-    number = db.get(Authorization, rma.request_rma(
+    number = db.get(Authorization, rma_requests.request_rma(
         db, pharmacy=pharmacy, data=rma_ask(world), now=at(20)).authorization_id).rma_number
     fill = {"rma_number": number, "quantity": 30, "days_supply": 30,
             "dispensed_on": local(day).isoformat(), "medication_guide_given": True}
@@ -82,19 +82,19 @@ def test_dispense_on_day_7_vs_day_8(ready, db, day, outcome):
 def test_reversal_frees_the_month_for_a_new_rma(ready, db):
     """After reversing an unused RMA, can the pharmacy get a new one in the same window?"""
     world, pharmacy = ready
-    first = db.get(Authorization, rma.request_rma(
+    first = db.get(Authorization, rma_requests.request_rma(
         db, pharmacy=pharmacy, data=rma_ask(world), now=at(20)).authorization_id)
     rma.reverse(db, pharmacy=pharmacy, rma_number=first.rma_number, now=at(21))
     with pytest.raises(Conflict):
         rma.reverse(db, pharmacy=pharmacy, rma_number=first.rma_number, now=at(21))
-    again = rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(21))
+    again = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(21))
     assert again.decision == "authorized", again.reasons
 
 
 def test_another_pharmacy_cannot_touch_the_rma(ready, db, factory):
     """Does another pharmacy get 'not found' for an RMA it was not issued?"""
     world, pharmacy = ready
-    number = db.get(Authorization, rma.request_rma(
+    number = db.get(Authorization, rma_requests.request_rma(
         db, pharmacy=pharmacy, data=rma_ask(world), now=at(20)).authorization_id).rma_number
     other = certified_pharmacy(factory)
     with pytest.raises(NotFound):
@@ -107,7 +107,7 @@ def test_another_pharmacy_cannot_touch_the_rma(ready, db, factory):
 def test_the_scheduler_expires_overdue_rmas_once(ready, db):
     """Does the expiry command expire an unused RMA after its DNDPA, and do nothing twice?"""
     world, pharmacy = ready
-    rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     assert rma.expire_overdue(db, now=at(26)) == 0
     assert rma.expire_overdue(db, now=at(27.5)) == 1
     assert rma.expire_overdue(db, now=at(28)) == 0
@@ -118,7 +118,7 @@ def test_the_expiry_command_reports_what_it_did(ready, app, db):
     import freezegun
 
     world, pharmacy = ready
-    rma.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     with freezegun.freeze_time(at(28)):
         first = app.test_cli_runner().invoke(args=["maintenance", "expire-rmas"])
         second = app.test_cli_runner().invoke(args=["maintenance", "expire-rmas"])

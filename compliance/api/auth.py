@@ -1,8 +1,14 @@
 """Bearer keys for pharmacy systems, and the audit record of every call made with one.
 
 `@pharmacy_system` is to the API what `@roles_required` is to the pages: it admits a call
-carrying a live key of a pharmacy whose certification is in force, puts that pharmacy in
-`g.api_pharmacy`, and declares the audience so the route audit accepts the view.
+carrying a live key of a pharmacy whose certification is in force, puts that pharmacy (a
+plain record) in `g.api_pharmacy`, and declares the audience so the route audit accepts
+the view.
+
+Every call leaves one `api.<view>` event. It is attached to the call's transaction before
+the view runs, saying the status the view declares, so a call answered as declared is
+audited by the view's own commit; a call that committed nothing, or answered otherwise,
+gets its event (with the real status) in one commit afterwards.
 """
 
 from collections.abc import Callable
@@ -10,51 +16,61 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Response, g, request
-from sqlalchemy import update
+from sqlalchemy import bindparam, event, or_, update
+from sqlalchemy.orm import Session
 
 from compliance import audit, clock
 from compliance.api.problems import problem
 from compliance.db import get_session
-from compliance.models import ApiKey, Pharmacy
+from compliance.models import ApiKey
 from compliance.services import api_keys
+from compliance.services.api_keys import Caller
 from compliance.services.facts import pharmacy_certification
 
 ROLE = "pharmacy_system"
 # Writing `last_used_at` on every call would turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 CHALLENGE = 'Bearer realm="api"'
+_KEY = ApiKey.__table__
+# Compare-and-set: of calls racing in the same minute, one writes and none waits long.
+_TOUCH = (update(_KEY).where(_KEY.c.id == bindparam("key_id"),
+                             or_(_KEY.c.last_used_at.is_(None),
+                                 _KEY.c.last_used_at < bindparam("stale")))
+          .values(last_used_at=bindparam("now")))
 
 
 def pharmacy_system(view: Callable) -> Callable:
     """Admit only calls with a live key of a certified pharmacy; audit every call."""
+    declared = view.operation.status
 
     @wraps(view)
     def guarded(*args, **kwargs):
         db = get_session()
-        key = _live_key(db)
-        if key is None:
-            return _audited(problem(401, "Send a valid API key: Authorization: Bearer <key>.",
-                                    kind="unauthenticated",
-                                    headers={"WWW-Authenticate": _challenge()}), None)
-        pharmacy = db.get(Pharmacy, key.pharmacy_id)
-        if not in_force(pharmacy):
-            return _audited(problem(403, "This pharmacy's certification is not in force; "
-                                         "it cannot use the API.", kind="not-certified"), key)
-        _touch(db, key)
-        g.api_pharmacy, g.api_key = pharmacy, key
+        caller = _caller(db)
+        if caller is None:
+            return _answered(db, problem(401, "Send a valid API key: Authorization: Bearer "
+                                              "<key>.", kind="unauthenticated",
+                                         headers={"WWW-Authenticate": _challenge()}), None)
+        if not in_force(caller.pharmacy):
+            return _answered(db, problem(403, "This pharmacy's certification is not in force; "
+                                              "it cannot use the API.", kind="not-certified"),
+                             caller)
+        _touch(db, caller)
+        g.api_pharmacy = caller.pharmacy
+        call = _record_call(db, caller, declared)
         try:
             response = view(*args, **kwargs)
         except Exception:
             db.rollback()
-            _audited(Response(status=500), key)
+            _answered(db, Response(status=500), caller)
             raise
-        return _audited(response, key)
+        return _settled(db, call, response, caller)
 
     guarded.required_roles = frozenset({ROLE})
     return guarded
 
 
-def in_force(pharmacy: Pharmacy) -> bool:
+def in_force(pharmacy) -> bool:
     """Certified, and today inside the certification's dates (program time zone)."""
     fact = pharmacy_certification(pharmacy)
     today = clock.today()
@@ -62,7 +78,7 @@ def in_force(pharmacy: Pharmacy) -> bool:
         (fact.revoked_on is None or today <= fact.revoked_on)
 
 
-def _live_key(db) -> ApiKey | None:
+def _caller(db: Session) -> Caller | None:
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         return None
@@ -75,23 +91,45 @@ def _challenge() -> str:
     return CHALLENGE
 
 
-def _touch(db, key: ApiKey) -> None:
-    """Note when the key was last used, at most once a minute, in its own small commit."""
+def _touch(db: Session, caller: Caller) -> None:
+    """Note when the key was last used, at most once a minute, with the call's commit.
+
+    Written just before the commit rather than now: on SQLite an early write would hold
+    the one writer's lock through the whole call (the idempotency claim waits for it).
+    """
     now = clock.now()
-    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+    if caller.last_used_at is not None and now - caller.last_used_at < LAST_USED_RESOLUTION:
         return
-    db.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-    db.commit()
-    key.last_used_at = now
+    touch = {"key_id": caller.key_id, "now": now, "stale": now - LAST_USED_RESOLUTION}
+    event.listen(db, "before_commit",
+                 lambda session: session.connection().execute(_TOUCH, touch), once=True)
 
 
-def _audited(response: Response, key: ApiKey | None) -> Response:
-    """One audit event per call, reads and refusals included, after the call's own commit."""
-    db = get_session()
+def _record_call(db: Session, caller: Caller | None, status: int) -> audit.Entry:
     endpoint = (request.endpoint or "").rpartition(".")[2]
-    audit.record(db, f"api.{endpoint}"[:60], "pharmacy", key.pharmacy_id if key else "",
-                 summary={"method": request.method, "path": request.path[:200],
-                          "status": response.status_code, "key": key.prefix if key else None},
-                 actor_role=ROLE if key else "anonymous")
+    return audit.record(db, f"api.{endpoint}"[:60], "pharmacy",
+                        caller.pharmacy.id if caller else "",
+                        summary={"method": request.method, "path": request.path[:200],
+                                 "status": status, "key": caller.prefix if caller else None},
+                        actor_role=ROLE if caller else "anonymous")
+
+
+def _settled(db: Session, call: audit.Entry, response: Response,
+             caller: Caller) -> Response:
+    """Make the call's event say what was answered, committing only if the view did not."""
+    status = response.status_code
+    if call.state == audit.EntryState.WRITTEN and call.values["summary"]["status"] == status:
+        return response
+    if call.state == audit.EntryState.PENDING:
+        call.values["summary"]["status"] = status
+    else:
+        _record_call(db, caller, status)
+    db.commit()
+    return response
+
+
+def _answered(db: Session, response: Response, caller: Caller | None) -> Response:
+    """Audit a call answered without its view (refused, or failed), in one commit."""
+    _record_call(db, caller, response.status_code)
     db.commit()
     return response

@@ -2,34 +2,24 @@
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from compliance.api import schemas
-from compliance.models import Authorization, Dispense, PatientProfile, RmaRequest
+from compliance.models import Authorization, Dispense
 from compliance.programs import program
 from compliance.services.eligibility import Eligibility
-from workflows.programs import program_version_for
+from compliance.services.rma_requests import RecordedRequest
 
 
-def decision(db: Session, record: RmaRequest) -> schemas.RmaDecision:
-    """A recorded request as its decision; the rule version of a denial is the one that was in
-    force on the day it was asked."""
-    rma = db.get(Authorization, record.authorization_id) if record.authorization_id else None
-    patient = db.get(PatientProfile, record.patient_id) if record.patient_id else None
-    code = rma.program if rma else (patient.program if patient else None)
-    version = rma.rule_version if rma else None
-    if code and version is None:
-        prog = program(code)
-        version = program_version_for(prog, record.requested_at.astimezone(prog.zone).date()) \
-            .version
+def decision(recorded: RecordedRequest) -> schemas.RmaDecision:
+    """A recorded request as its decision."""
+    rma = recorded.rma
     return schemas.RmaDecision(
-        id=record.id, decision=record.decision,
+        id=recorded.id, decision=recorded.decision,
         rma_number=rma.rma_number if rma else None,
         do_not_dispense_after=rma.do_not_dispense_after if rma else None,
-        window_closes_at=local(rma.window_closes_at, rma.program) if rma else None,
-        patient_id=patient.program_patient_id if patient else None,
-        program=code, rule_version=version,
-        reasons=[schemas.Reason(**reason) for reason in record.reasons])
+        window_closes_at=local(rma.window_closes_at, recorded.program) if rma else None,
+        patient_id=recorded.program_patient_id, program=recorded.program,
+        rule_version=recorded.rule_version,
+        reasons=[schemas.Reason(**reason) for reason in recorded.reasons])
 
 
 def dispense(row: Dispense, rma: Authorization) -> schemas.DispenseRecord:

@@ -10,8 +10,8 @@ from compliance.api.auth import pharmacy_system
 from compliance.api.idempotency import idempotent
 from compliance.api.operations import answer, body, operation
 from compliance.db import get_session
-from compliance.models import Authorization, RmaRequest
-from compliance.services import rma
+from compliance.models import Authorization
+from compliance.services import rma, rma_requests
 from compliance.services.errors import NotFound
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -28,9 +28,9 @@ WRITE_PROBLEMS = (400, 401, 403, 404, 409, 422)
 def create_rma_request():
     db = get_session()
     ask = body(schemas.RmaRequestBody)
-    record = rma.request_rma(db, pharmacy=g.api_pharmacy, data=ask.model_dump(mode="json"),
-                             now=clock.now())
-    return answer(presenters.decision(db, record), 201)
+    recorded = rma_requests.request_rma(db, pharmacy=g.api_pharmacy,
+                                        data=ask.model_dump(mode="json"), now=clock.now())
+    return answer(presenters.decision(recorded), 201)
 
 
 @bp.get("/rma-requests/<request_id>")
@@ -39,11 +39,12 @@ def create_rma_request():
            problems=(401, 403, 404))
 def show_rma_request(request_id: str):
     db = get_session()
-    record = db.get(RmaRequest, request_id) if UUID.fullmatch(request_id) else None
-    if record is None or record.pharmacy_id != g.api_pharmacy.id:
+    recorded = UUID.fullmatch(request_id) and rma_requests.recorded_request(
+        db, pharmacy_id=g.api_pharmacy.id, request_id=request_id)
+    if not recorded:
         raise NotFound({"id": "No RMA request with this id was made by this pharmacy."})
-    audit.record(db, "rma_request.read", "rma_request", record.id)
-    return answer(presenters.decision(db, record))
+    audit.record(db, "rma_request.read", "rma_request", recorded.id)
+    return answer(presenters.decision(recorded))
 
 
 @bp.post("/dispenses")

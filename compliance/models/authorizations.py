@@ -34,6 +34,7 @@ class Authorization(SQLModel, table=True):
         Index("ix_rma_pharmacy_open", "pharmacy_id", "status",
               "do_not_dispense_after"),
         Index("ix_rma_course", "course_id", "issued_at"),
+        Index("ix_rma_cycle", "cycle_id"),  # a cycle's RMAs, reversed and expired included
     )
 
     id: int | None = Field(default=None, primary_key=True)

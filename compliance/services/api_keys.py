@@ -7,15 +7,24 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.models import ApiKey, Pharmacy
 from compliance.services.errors import Refused
+from compliance.services.records import columns, record
 
 KEY_PREFIX = "rems"
+PHARMACY_FIELDS = ("id", "name", "certification_status", "certified_on",
+                   "certification_expires_on")
+_KEY, _PHARMACY = ApiKey.__table__, Pharmacy.__table__
+_CALLER = (select(_KEY.c.id, _KEY.c.prefix, _KEY.c.secret_hash, _KEY.c.revoked_at,
+                  _KEY.c.last_used_at, *columns(_PHARMACY, PHARMACY_FIELDS))
+           .join(_PHARMACY, _PHARMACY.c.id == _KEY.c.pharmacy_id)
+           .where(_KEY.c.prefix == bindparam("prefix")))
 
 
 @dataclass(frozen=True)
@@ -59,15 +68,28 @@ def keys_of(db: Session, pharmacy: Pharmacy) -> list[ApiKey]:
                            .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())))
 
 
-def authenticate(db: Session, presented: str) -> ApiKey | None:
+@dataclass(frozen=True)
+class Caller:
+    """A live key and its pharmacy (a plain record), read in one query for each API call."""
+
+    key_id: int
+    prefix: str
+    last_used_at: datetime | None
+    pharmacy: SimpleNamespace
+
+
+def authenticate(db: Session, presented: str) -> Caller | None:
     """The live key behind a presented bearer token, or None (unknown, malformed, revoked)."""
     parts = (presented or "").split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    row = db.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    row = db.connection().execute(_CALLER, {"prefix": parts[1]}).first()
     if row is None or not hmac.compare_digest(row.secret_hash, _digest(parts[2])):
         return None
-    return None if row.revoked_at is not None else row
+    if row.revoked_at is not None:
+        return None
+    return Caller(row._mapping[_KEY.c.id], row.prefix, row.last_used_at,
+                  record(row, _PHARMACY, PHARMACY_FIELDS))
 
 
 def _digest(secret: str) -> str:

@@ -41,7 +41,8 @@ CLOSED_CYCLES = (CycleState.DISPENSED, CycleState.EXPIRED)
 
 @dataclass
 class CourseRows:
-    """Everything the rules need about one course, as rows."""
+    """Everything the rules need about one course, as rows: ORM rows here, or plain records
+    with the same attribute names (`course_records`), which the facts read alike."""
 
     course: Course
     patient: PatientProfile

@@ -1,59 +1,30 @@
-"""Pharmacy authorizations: ask for an RMA, record the fill, reverse, expire.
+"""What happens to an RMA once issued: the fill, a reversal, expiry (asking for one is
+`rma_requests`).
 
-Exactly once under concurrency: the course row is locked (`SELECT ... FOR UPDATE` on
-PostgreSQL; SQLite has one writer at a time) before the decision, unique indexes back the
-rule (one live RMA per cycle, one dispense per RMA), and a lost race or a serialization
-failure is retried from the start, so a retry sees the winner's RMA and is denied with a
-reason instead of failing.
+Exactly once under concurrency: the RMA row is locked (`SELECT ... FOR UPDATE` on
+PostgreSQL; SQLite has one writer at a time) before it changes, a unique key allows one
+dispense per RMA, and a lost race or a serialization failure is retried from the start, so
+a retry sees the winner's fill and gets a conflict instead of failing.
 """
 
-import uuid
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.identifiers import (
-    new_rma_number,
-    normalise_program_patient_id,
-    normalise_rma_number,
-)
-from compliance.models import (
-    Authorization,
-    Course,
-    Cycle,
-    Dispense,
-    PatientProfile,
-    Pharmacy,
-    PrescriberProfile,
-    RmaRequest,
-    RmaStatus,
-)
-from compliance.models.inputs import DispenseEntry, RmaAsk
+from compliance.identifiers import normalise_rma_number
+from compliance.models import Authorization, Course, Cycle, Dispense, Pharmacy, RmaStatus
+from compliance.models.inputs import DispenseEntry
 from compliance.programs import program
 from compliance.services import courses, worklist
 from compliance.services.errors import Conflict, NotFound, Refused, validated
-from compliance.services.facts import (
-    CourseRows,
-    authorization_fact,
-    load_rows,
-    pharmacy_certification,
-)
+from compliance.services.facts import authorization_fact, load_rows
 from compliance.services.retries import in_retried_transaction
-from workflows.facts import DispenseFacts, RequestFacts
-from workflows.findings import Actor
+from compliance.services.rma_requests import audit_transition
+from workflows.facts import DispenseFacts
 from workflows.flow import Context, InvalidTransition
 from workflows.machines import CourseEvent, CourseState, CycleEvent, CycleFlow
-
-
-def request_rma(db: Session, *, pharmacy: Pharmacy, data: dict, now: datetime,
-                requested_by: int | None = None) -> RmaRequest:
-    """Decide on an RMA and record the request either way; returns the recorded request."""
-    ask = validated(RmaAsk, data)
-    return in_retried_transaction(db, lambda: _decide(db, pharmacy, ask, now, requested_by))
 
 
 def record_dispense(db: Session, *, pharmacy: Pharmacy, data: dict, now: datetime,
@@ -114,60 +85,6 @@ def expire_overdue(db: Session, *, now: datetime, batch: int = 500) -> int:
             return expired
 
 
-def _decide(db: Session, pharmacy: Pharmacy, ask: RmaAsk, now: datetime,
-            requested_by: int | None) -> RmaRequest:
-    record = RmaRequest(id=str(uuid.uuid4()), pharmacy_id=pharmacy.id, requested_at=now,
-                        requested_by_id=requested_by, decision="denied",
-                        request=ask.model_dump(mode="json"))
-    patient = _patient(db, ask)
-    if patient is None:
-        record.reasons = [_reason("PATIENT_NOT_FOUND", Actor.PHARMACY,
-                                  "No patient matches this patient ID and date of birth; "
-                                  "check both with the patient's program card.")]
-        return _save(db, record)
-    record.patient_id = patient.id
-    course = db.scalar(select(Course).where(Course.patient_id == patient.id)
-                       .order_by(Course.id.desc()).limit(1).with_for_update())
-    prescriber = db.get(PrescriberProfile, patient.prescriber_id)
-    if course is None or prescriber.npi != ask.prescriber_npi:
-        record.reasons = [_reason("PRESCRIBER_MISMATCH", Actor.PHARMACY,
-                                  "This NPI is not the prescriber of record for this patient; "
-                                  "check the prescription.")]
-        return _save(db, record)
-    rows = load_rows(db, [course])[0]  # once: kept up to date below, reused by the worklist
-    if rows.cycle is None:
-        rows.cycle = _open_cycle(db, course, now)
-    cycle = rows.cycle
-    facts = replace(rows.facts(), pharmacy=pharmacy_certification(pharmacy),
-                    request=RequestFacts(days_supply=ask.days_supply, quantity=ask.quantity))
-    flow = CycleFlow(cycle, on_transition=_audit_transition(db, cycle))
-    try:
-        result = flow.fire(CycleEvent.AUTHORIZE, Context(facts, program(course.program), now))
-    except InvalidTransition:
-        record.reasons = [_reason("CYCLE_ALREADY_AUTHORIZED", Actor.PHARMACY,
-                                  "This month already has an authorization; reverse it "
-                                  "before asking again.")]
-        return _save(db, record, rows)
-    decision = result.decision
-    if not result.accepted:
-        record.reasons = [_reason(f.code, f.actor, f.message, f.eligible_on)
-                          for f in decision.unmet]
-        return _save(db, record, rows)
-    rma = Authorization(
-        rma_number=new_rma_number(), cycle_id=cycle.id, course_id=course.id,
-        pharmacy_id=pharmacy.id, requested_by_id=requested_by,
-        prescriber_npi=ask.prescriber_npi, ndc=ask.ndc, strength_mg=ask.strength_mg,
-        quantity=ask.quantity, days_supply=ask.days_supply,
-        do_not_dispense_after=decision.do_not_dispense_after,
-        window_closes_at=decision.window_closes_at, program=decision.program,
-        rule_version=decision.rule_version, issued_at=now)
-    db.add(rma)
-    db.flush()
-    rows.cycle_rmas.append(rma)  # as load_rows would now find it: the cycle's newest RMA
-    record.decision, record.authorization_id = "authorized", rma.id
-    return _save(db, record, rows)
-
-
 def _dispense(db: Session, pharmacy: Pharmacy, entry: DispenseEntry, now: datetime,
               recorded_by: int | None) -> Dispense:
     rma = _locked_rma(db, pharmacy, entry.rma_number, now)
@@ -215,7 +132,7 @@ def _fire_cycle(db: Session, rma: Authorization, event: CycleEvent, now: datetim
     context = Context(facts, program(rma.program), now, authorization=authorization_fact(rma),
                       dispense=dispense)
     try:
-        result = CycleFlow(cycle, on_transition=_audit_transition(db, cycle)).fire(event, context)
+        result = CycleFlow(cycle, on_transition=audit_transition(db, cycle)).fire(event, context)
     except InvalidTransition:
         return ()  # the cycle already moved on (e.g. a new month): the RMA's own state rules
     return tuple(f for f in result.findings if not f.met) if not result.accepted else ()
@@ -251,48 +168,5 @@ def _not_dispensable(rma: Authorization) -> str:
     }[RmaStatus(rma.status)]
 
 
-def _patient(db: Session, ask: RmaAsk) -> PatientProfile | None:
-    patient_id = normalise_program_patient_id(ask.patient_id)
-    if patient_id is None:
-        return None
-    patient = db.scalar(select(PatientProfile)
-                        .where(PatientProfile.program_patient_id == patient_id))
-    if patient is None or patient.date_of_birth != ask.patient_date_of_birth:
-        return None
-    return patient
-
-
-def _open_cycle(db: Session, course: Course, now: datetime) -> Cycle:
-    """A new month when none is in progress (a category with no monthly steps)."""
-    number = len(db.scalars(select(Cycle.id).where(Cycle.course_id == course.id)).all()) + 1
-    cycle = Cycle(course_id=course.id, number=number, opened_at=now)
-    db.add(cycle)
-    db.flush()
-    return cycle
-
-
-def _save(db: Session, record: RmaRequest, rows: CourseRows | None = None) -> RmaRequest:
-    db.add(record)
-    db.flush()
-    audit.record(db, "rma.requested", "rma_request", record.id,
-                 summary={"decision": record.decision,
-                          "reasons": [r["code"] for r in record.reasons]})
-    if rows is not None:
-        worklist.refresh(db, rows.course, record.requested_at, rows=rows)
-    return record
-
-
 def _refresh(db: Session, course_id: int, now: datetime) -> None:
     worklist.refresh(db, db.get(Course, course_id), now)
-
-
-def _reason(code: str, actor, message: str, eligible_on=None) -> dict:
-    return {"code": str(code), "actor": str(actor) if actor else None, "message": message,
-            "eligible_on": eligible_on.isoformat() if eligible_on else None}
-
-
-def _audit_transition(db: Session, cycle: Cycle) -> Callable:
-    return lambda t: audit.record(db, f"cycle.{t.event}", "cycle", cycle.id,
-                                  summary={"state": [t.source, t.dest]})
-
-

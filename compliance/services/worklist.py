@@ -10,7 +10,7 @@ time alone moves windows and due dates).
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Connection, Select, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from compliance import audit
@@ -92,6 +92,21 @@ def refresh(db: Session, course: Course, now: datetime,
     course.next_action, course.next_action_on = action.code, action.on
     db.add(course)
     return action
+
+
+def refresh_record(connection: Connection, rows: CourseRows, now: datetime) -> NextAction:
+    """The same for a course read as plain records: written only when it changed."""
+    action = next_action(rows, now)
+    course = rows.course
+    if (action.code, action.on) != (course.next_action, course.next_action_on):
+        connection.execute(_SET_ACTION, {"course_id": course.id, "code": action.code,
+                                         "on": action.on})
+    return action
+
+
+_COURSE = Course.__table__
+_SET_ACTION = (update(_COURSE).where(_COURSE.c.id == bindparam("course_id"))
+               .values(next_action=bindparam("code"), next_action_on=bindparam("on")))
 
 
 # --- The worklist page and the daily refresh ------------------------------------------------

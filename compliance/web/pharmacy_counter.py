@@ -20,6 +20,7 @@ from compliance.identifiers import normalise_program_patient_id
 from compliance.models import Authorization, Course, PatientProfile, Pharmacy, RmaRequest
 from compliance.programs import DEFAULT_PROGRAM, program
 from compliance.services import rma as rmas
+from compliance.services import rma_requests
 from compliance.services.errors import Conflict, NotFound, Refused
 from compliance.services.facts import load_rows, pharmacy_certification
 from compliance.web.forms_pharmacy import (
@@ -63,8 +64,8 @@ def request_rma():
     db, site, form = get_session(), current_pharmacy(), RmaRequestForm()
     if form.validate_on_submit():
         try:
-            record = rmas.request_rma(db, pharmacy=site, data=form.values(), now=clock.now(),
-                                      requested_by=current_user.id)
+            record = rma_requests.request_rma(db, pharmacy=site, data=form.values(),
+                                              now=clock.now(), requested_by=current_user.id)
         except Refused as exc:
             form.show_refusal(exc)
         else:

@@ -1,0 +1,224 @@
+"""Asking for an RMA: decide, and record the request either way.
+
+This runs for every request a pharmacy system sends, so it reads and writes with plain
+statements (`course_records`) and commits once. Exactly once under concurrency: the course
+row is locked before the decision, a partial unique index allows one live RMA per cycle,
+and a lost race or a serialization failure is retried from the start, so the retry sees
+the winner's RMA and is denied with a reason instead of failing.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from types import SimpleNamespace
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from compliance import audit
+from compliance.identifiers import new_rma_number, normalise_program_patient_id
+from compliance.models import Authorization, Course, Cycle, PatientProfile, RmaRequest
+from compliance.models.inputs import RmaAsk
+from compliance.programs import program
+from compliance.services import course_records, worklist
+from compliance.services.course_records import LockedCourse
+from compliance.services.errors import validated
+from compliance.services.facts import pharmacy_certification
+from compliance.services.retries import in_retried_transaction
+from workflows.dates import local_date
+from workflows.decision import Decision
+from workflows.facts import RequestFacts
+from workflows.findings import Actor
+from workflows.flow import Context, InvalidTransition
+from workflows.machines import CycleEvent, CycleFlow, CycleState
+from workflows.programs import program_version_for
+
+_REQUEST, _RMA, _CYCLE = RmaRequest.__table__, Authorization.__table__, Cycle.__table__
+_PATIENT = PatientProfile.__table__
+_INSERT_REQUEST = insert(_REQUEST)
+_INSERT_RMA = insert(_RMA)
+_INSERT_CYCLE = insert(_CYCLE)
+_SET_CYCLE_STATE = (update(_CYCLE).where(_CYCLE.c.id == bindparam("cycle_id"))
+                    .values(state=bindparam("state")))
+_RECORDED = (
+    select(_REQUEST.c.id, _REQUEST.c.decision, _REQUEST.c.reasons, _REQUEST.c.requested_at,
+           _REQUEST.c.authorization_id, _PATIENT.c.program_patient_id, _PATIENT.c.program,
+           _RMA.c.rma_number, _RMA.c.do_not_dispense_after, _RMA.c.window_closes_at,
+           _RMA.c.rule_version)
+    .select_from(_REQUEST.outerjoin(_PATIENT, _PATIENT.c.id == _REQUEST.c.patient_id)
+                 .outerjoin(_RMA, _RMA.c.id == _REQUEST.c.authorization_id))
+    .where(_REQUEST.c.id == bindparam("request_id"),
+           _REQUEST.c.pharmacy_id == bindparam("pharmacy_id"))
+)
+
+
+@dataclass(frozen=True)
+class IssuedRma:
+    rma_number: str
+    do_not_dispense_after: date
+    window_closes_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A request for an RMA as recorded: the decision, every reason, and the RMA if issued.
+
+    `program` and `rule_version` are those the decision was made under (for a denial, the
+    version in force that day); all three are None when no patient matched.
+    """
+
+    id: str
+    decision: str
+    reasons: list[dict]
+    requested_at: datetime
+    program_patient_id: str | None
+    program: str | None
+    rule_version: str | None
+    authorization_id: int | None = None
+    rma: IssuedRma | None = None
+
+
+def request_rma(db: Session, *, pharmacy, data: dict, now: datetime,
+                requested_by: int | None = None) -> RecordedRequest:
+    """Decide on an RMA and record the request either way; returns the recorded request.
+
+    `pharmacy` is the asking pharmacy (a row or a plain record: its id and certification).
+    """
+    ask = validated(RmaAsk, data)
+    db.flush()  # plain statements do not flush the session's pending rows themselves
+    recorded, changed = in_retried_transaction(
+        db, lambda: _decide(db, pharmacy, ask, now, requested_by))
+    for model, row_id in changed:  # the session's ORM copies of these rows are stale now
+        if (stale := db.identity_map.get(identity_key(model, row_id))) is not None:
+            db.expire(stale)
+    return recorded
+
+
+def recorded_request(db: Session, *, pharmacy_id: int, request_id: str) -> RecordedRequest | None:
+    """A request this pharmacy made, as its decision; None for any other pharmacy's."""
+    row = db.connection().execute(_RECORDED, {"request_id": request_id,
+                                              "pharmacy_id": pharmacy_id}).first()
+    if row is None:
+        return None
+    issued = IssuedRma(row.rma_number, row.do_not_dispense_after, row.window_closes_at) \
+        if row.rma_number else None
+    return RecordedRequest(
+        id=row.id, decision=row.decision, reasons=row.reasons, requested_at=row.requested_at,
+        program_patient_id=row.program_patient_id, program=row.program,
+        rule_version=row.rule_version or _version_in_force(row.program, row.requested_at),
+        authorization_id=row.authorization_id, rma=issued)
+
+
+def _decide(db: Session, pharmacy, ask: RmaAsk, now: datetime, requested_by: int | None):
+    connection = db.connection()
+    request = {"id": str(uuid.uuid4()), "pharmacy_id": pharmacy.id, "patient_id": None,
+               "requested_by_id": requested_by, "requested_at": now, "decision": "denied",
+               "reasons": [], "request": ask.model_dump(mode="json"), "authorization_id": None}
+    patient_id = normalise_program_patient_id(ask.patient_id)
+    rows = patient_id and course_records.lock_for_request(connection, patient_id,
+                                                          ask.patient_date_of_birth)
+    if not rows:
+        return _save(db, request, [_reason(
+            "PATIENT_NOT_FOUND", Actor.PHARMACY, "No patient matches this patient ID and date "
+            "of birth; check both with the patient's program card.")])
+    request["patient_id"] = rows.patient.id
+    if rows.prescriber.npi != ask.prescriber_npi:
+        return _save(db, request, [_reason(
+            "PRESCRIBER_MISMATCH", Actor.PHARMACY, "This NPI is not the prescriber of record "
+            "for this patient; check the prescription.")], rows, evaluated=False)
+    if rows.cycle is None:
+        rows.cycle = _open_cycle(connection, rows, now)
+    facts = replace(rows.facts(), pharmacy=pharmacy_certification(pharmacy),
+                    request=RequestFacts(days_supply=ask.days_supply, quantity=ask.quantity))
+    flow = CycleFlow(rows.cycle, on_transition=audit_transition(db, rows.cycle))
+    try:
+        result = flow.fire(CycleEvent.AUTHORIZE,
+                           Context(facts, program(rows.course.program), now))
+    except InvalidTransition:
+        return _save(db, request, [_reason(
+            "CYCLE_ALREADY_AUTHORIZED", Actor.PHARMACY, "This month already has an "
+            "authorization; reverse it before asking again.")], rows)
+    if not result.accepted:
+        return _save(db, request, [_reason(f.code, f.actor, f.message, f.eligible_on)
+                                   for f in result.decision.unmet], rows)
+    issued = _issue(connection, request, rows, ask, result.decision, now)
+    return _save(db, request, [], rows, issued=issued)
+
+
+def _issue(connection: Connection, request: dict, rows: LockedCourse, ask: RmaAsk,
+           decision: Decision, now: datetime) -> IssuedRma:
+    """Insert the RMA and move the cycle to `authorized` (the flow already moved the record)."""
+    issued = IssuedRma(new_rma_number(), decision.do_not_dispense_after,
+                       decision.window_closes_at)
+    rma_id = connection.execute(_INSERT_RMA, {
+        "rma_number": issued.rma_number, "cycle_id": rows.cycle.id, "course_id": rows.course.id,
+        "pharmacy_id": request["pharmacy_id"], "requested_by_id": request["requested_by_id"],
+        "status": "issued", "prescriber_npi": ask.prescriber_npi, "ndc": ask.ndc,
+        "strength_mg": ask.strength_mg, "quantity": ask.quantity,
+        "days_supply": ask.days_supply, "do_not_dispense_after": issued.do_not_dispense_after,
+        "window_closes_at": issued.window_closes_at, "program": decision.program,
+        "rule_version": decision.rule_version, "issued_at": now,
+    }).inserted_primary_key[0]
+    connection.execute(_SET_CYCLE_STATE, {"cycle_id": rows.cycle.id, "state": rows.cycle.state})
+    rows.cycle_rmas.append(SimpleNamespace(do_not_dispense_after=issued.do_not_dispense_after,
+                                           status="issued"))
+    request["decision"], request["authorization_id"] = "authorized", rma_id
+    return issued
+
+
+def _open_cycle(connection: Connection, rows: LockedCourse, now: datetime) -> SimpleNamespace:
+    """A new month when none is in progress (a category with no monthly steps)."""
+    cycle = SimpleNamespace(
+        number=rows.cycle_count + 1, state=CycleState.OPEN.value, prescriber_confirmed_at=None,
+        patient_attested_at=None, quiz_passed=False, failed_quiz_attempts=0,
+        patient_confirmed_methods=[])
+    cycle.id = connection.execute(_INSERT_CYCLE, {
+        "course_id": rows.course.id, "opened_at": now, **vars(cycle)}).inserted_primary_key[0]
+    return cycle
+
+
+def _save(db: Session, request: dict, reasons: list[dict], rows: LockedCourse | None = None,
+          *, evaluated: bool = True, issued: IssuedRma | None = None):
+    """Record the request and its audit event; refresh the worklist of an evaluated course.
+
+    Returns the recorded request and the rows changed, whose ORM copies are now stale.
+    """
+    connection = db.connection()
+    request["reasons"] = reasons
+    connection.execute(_INSERT_REQUEST, request)
+    audit.record(db, "rma.requested", "rma_request", request["id"],
+                 summary={"decision": request["decision"],
+                          "reasons": [r["code"] for r in reasons]})
+    changed = []
+    if rows is not None and evaluated:
+        worklist.refresh_record(connection, rows, request["requested_at"])
+        changed = [(Course, rows.course.id), (Cycle, rows.cycle.id)]
+    code = rows.course.program if rows else None
+    recorded = RecordedRequest(
+        id=request["id"], decision=request["decision"], reasons=reasons,
+        requested_at=request["requested_at"],
+        program_patient_id=rows.patient.program_patient_id if rows else None, program=code,
+        rule_version=_version_in_force(code, request["requested_at"]),
+        authorization_id=request["authorization_id"], rma=issued)
+    return recorded, changed
+
+
+def _version_in_force(code: str | None, instant: datetime) -> str | None:
+    """The rule version a decision on `instant` was made under."""
+    if code is None:
+        return None
+    prog = program(code)
+    return program_version_for(prog, local_date(instant, prog.zone)).version
+
+
+def _reason(code: str, actor, message: str, eligible_on=None) -> dict:
+    return {"code": str(code), "actor": str(actor) if actor else None, "message": message,
+            "eligible_on": eligible_on.isoformat() if eligible_on else None}
+
+
+def audit_transition(db: Session, cycle) -> Callable:
+    """The cycle's transitions as audit events, in the transaction that makes them."""
+    return lambda t: audit.record(db, f"cycle.{t.event}", "cycle", cycle.id,
+                                  summary={"state": [t.source, t.dest]})
