@@ -2,7 +2,9 @@
 
 `record()` attaches an event to the session's transaction. When that transaction commits,
 its events are inserted just before the commit, all in one statement, so an event exists
-exactly when its change does; when it rolls back, its events are dropped with it.
+exactly when its change does; when it rolls back, its events are dropped with it. A service
+that writes its own rows in one statement can take the pending events into it
+(`claim_pending`) and save the round trip.
 """
 
 import json
@@ -23,9 +25,10 @@ _INSERT = insert(AuditEvent.__table__)
 
 
 class EntryState(StrEnum):
-    PENDING = "pending"
-    WRITTEN = "written"
-    DROPPED = "dropped"
+    PENDING = "pending"  # attached to an open transaction
+    INSERTED = "inserted"  # in the database, not yet committed
+    WRITTEN = "written"  # committed
+    DROPPED = "dropped"  # its transaction rolled back
 
 
 @dataclass
@@ -67,6 +70,18 @@ def record(
     return entry
 
 
+def claim_pending(session: Session) -> list[dict]:
+    """The rows of the events still pending in the session's transaction, for the caller to
+    insert in that transaction; the commit will not insert them again."""
+    held = session.info.get(_PENDING)
+    if held is None or held[0] is not session.get_transaction():
+        return []
+    claimed = [entry for entry in held[1] if entry.state == EntryState.PENDING]
+    for entry in claimed:
+        entry.state = EntryState.INSERTED
+    return [entry.values for entry in claimed]
+
+
 def changes(old: dict, new: dict) -> dict:
     """Summarise what changed between two snapshots: {field: [old, new]}."""
     return {key: [old.get(key), new[key]] for key in new if old.get(key) != new[key]}
@@ -99,13 +114,18 @@ def _pending(session: Session) -> list[Entry]:
 
 
 @event.listens_for(Session, "before_commit")
-def _write_pending(session: Session) -> None:
+def _insert_pending(session: Session) -> None:
+    rows = claim_pending(session)
+    if rows:
+        session.connection().execute(_INSERT, rows)
+
+
+@event.listens_for(Session, "after_commit")
+def _mark_written(session: Session) -> None:
     held = session.info.pop(_PENDING, None)
-    if held is None or held[0] is not session.get_transaction() or not held[1]:
-        return
-    session.connection().execute(_INSERT, [entry.values for entry in held[1]])
-    for entry in held[1]:
-        entry.state = EntryState.WRITTEN
+    for entry in held[1] if held else ():
+        if entry.state == EntryState.INSERTED:
+            entry.state = EntryState.WRITTEN
 
 
 @event.listens_for(Session, "after_transaction_end")

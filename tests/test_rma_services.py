@@ -3,10 +3,20 @@
 
 import pytest
 
-from compliance.models import Authorization, Course, RmaRequest
+from sqlalchemy import select
+
+from compliance.models import Authorization, Course, Cycle, RmaRequest
 from compliance.services import rma, rma_requests
 from compliance.services.errors import Conflict, NotFound, Refused
-from tests.course_helpers import at, certified_pharmacy, local, ready_for_first_fill, rma_ask
+from tests.course_helpers import (
+    at,
+    build_world,
+    certified_pharmacy,
+    local,
+    qualify,
+    ready_for_first_fill,
+    rma_ask,
+)
 
 
 @pytest.fixture
@@ -44,8 +54,8 @@ def test_second_request_in_the_same_month_is_denied_with_a_reason(ready, db):
 def test_denials_name_what_is_wrong(ready, db, override, code):
     """Is each bad request recorded as denied with its own reason code?"""
     world, pharmacy = ready
-    request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world, **override),
-                              now=at(20))
+    request = rma_requests.request_rma(db, pharmacy=pharmacy,
+                                       data=rma_ask(world, **override), now=at(20))
     assert request.decision == "denied"
     assert code in [r["code"] for r in request.reasons]
 
@@ -124,3 +134,57 @@ def test_the_expiry_command_reports_what_it_did(ready, app, db):
         second = app.test_cli_runner().invoke(args=["maintenance", "expire-rmas"])
     assert "Expired 1 unused" in first.output
     assert "Expired 0 unused" in second.output
+
+
+@pytest.fixture
+def cannot_get_pregnant(app, db, factory):
+    """A patient who cannot get pregnant, signed and counseled: under iPLEDGE 2026 nothing
+    is due each month, so no month is open when the pharmacy asks."""
+    with app.test_request_context():
+        world = build_world(db, factory, category="cannot_get_pregnant")
+        qualify(db, world)
+        yield world, certified_pharmacy(factory)
+
+
+def _cycles(db, world) -> list[tuple[int, str]]:
+    return [(c.number, c.state) for c in db.scalars(
+        select(Cycle).where(Cycle.course_id == world.course.id).order_by(Cycle.number))]
+
+
+def test_a_granted_request_opens_the_month_it_authorizes(cannot_get_pregnant, db):
+    """With no month in progress, does an authorized request open one, already authorized,
+    and the RMA belong to it?"""
+    world, pharmacy = cannot_get_pregnant
+    assert _cycles(db, world) == []
+    request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    assert request.decision == "authorized", request.reasons
+    assert _cycles(db, world) == [(1, "authorized")]
+    issued = db.get(Authorization, request.authorization_id)
+    assert db.get(Cycle, issued.cycle_id).number == 1
+    assert issued.do_not_dispense_after == local(26)  # valid 7 days from issue [P]
+
+
+def test_a_denied_request_leaves_no_empty_month_behind(cannot_get_pregnant, db):
+    """Does a denial (here: too long a supply) record the request but open no month?"""
+    world, pharmacy = cannot_get_pregnant
+    request = rma_requests.request_rma(db, pharmacy=pharmacy,
+                                       data=rma_ask(world, days_supply=31), now=at(20))
+    assert request.decision == "denied"
+    assert _cycles(db, world) == []
+    assert db.get(RmaRequest, request.id).patient_id == world.patient.id
+
+
+def test_the_next_month_opens_after_the_fill(cannot_get_pregnant, db):
+    """After the first fill, is the next RMA refused while more than 7 days of supply remain,
+    then granted in a second month?"""
+    world, pharmacy = cannot_get_pregnant
+    first = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    rma.record_dispense(db, pharmacy=pharmacy, now=at(20), data={
+        "rma_number": first.rma.rma_number, "quantity": 30, "days_supply": 30,
+        "dispensed_on": local(20).isoformat(), "medication_guide_given": True})
+    early = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(42))
+    assert [r["code"] for r in early.reasons] == ["EARLY_REFILL"]
+    assert _cycles(db, world) == [(1, "dispensed")]
+    second = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(43))
+    assert second.decision == "authorized", second.reasons
+    assert _cycles(db, world) == [(1, "dispensed"), (2, "authorized")]

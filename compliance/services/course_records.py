@@ -3,16 +3,34 @@
 A pharmacy's request names a patient by program ID and date of birth. One query finds the
 patient, the prescriber and the latest course, and locks the course row (`FOR UPDATE` on
 PostgreSQL; SQLite has one writer at a time), so requests for the same course decide one
-after the other. The rows the rules read come next, in four small queries, each reading
-what the lock holder before it committed. Nothing here builds ORM objects: this runs for
-every RMA request. `facts.load_rows` gives the same `CourseRows` for ORM rows (a test
-holds both to the same facts).
+after the other. A second query, sent once the lock is held and so reading what the
+previous holder committed, reads every other row the rules need: the latest cycle and its
+RMAs, the methods, the tests and the fills, as one `UNION ALL` whose branches share a row
+layout (`_LAYOUT`). This runs for every RMA request, so it costs two round trips and builds
+no ORM objects. `facts.load_rows` gives the same `CourseRows` for ORM rows (a test holds
+both to the same facts).
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Date,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 
 from compliance.models import (
     Authorization,
@@ -24,13 +42,12 @@ from compliance.models import (
     PregnancyTest,
     PrescriberProfile,
 )
+from compliance.models.types import UTCDateTime
 from compliance.services.facts import CourseRows, current_cycle
 from compliance.services.records import columns, record
 
 _PATIENT, _PRESCRIBER = PatientProfile.__table__, PrescriberProfile.__table__
 _COURSE, _CYCLE, _RMA = Course.__table__, Cycle.__table__, Authorization.__table__
-_METHOD, _TEST, _DISPENSE = (ContraceptionMethod.__table__, PregnancyTest.__table__,
-                             Dispense.__table__)
 
 PATIENT_FIELDS = ("id", "program_patient_id", "program", "category")
 PRESCRIBER_FIELDS = ("id", "npi", "certification_status", "certified_on",
@@ -38,8 +55,6 @@ PRESCRIBER_FIELDS = ("id", "npi", "certification_status", "certified_on",
 COURSE_FIELDS = ("id", "patient_id", "prescriber_id", "program", "state",
                  "enrollment_signature_id", "counseled_on", "home_testing_enabled",
                  "irregular_cycles", "last_dose_on", "next_action", "next_action_on")
-CYCLE_FIELDS = ("id", "number", "state", "prescriber_confirmed_at", "patient_attested_at",
-                "quiz_passed", "failed_quiz_attempts", "patient_confirmed_methods")
 
 _newer = _COURSE.alias("newer")
 _SUBJECT = (
@@ -53,26 +68,50 @@ _SUBJECT = (
                                       _newer.c.id > _COURSE.c.id).exists())
     .with_for_update(of=_COURSE)
 )
+
+# The shared row layout: slot -> type. Each kind of row puts its columns in named slots
+# ({column: slot}); `kind` says which layout a row has. Rows of a kind come ordered by
+# `first_day`, then `id`, as `load_rows` orders them.
+_SLOTS = {"number": Integer, "count": Integer, "code": String, "result": String,
+          "setting": String, "first_day": Date, "last_day": Date, "flag": Boolean,
+          "first_at": UTCDateTime, "second_at": UTCDateTime, "data": JSON}
+_LAYOUT = {
+    "cycle": (_CYCLE, {"number": "number", "failed_quiz_attempts": "count", "state": "code",
+                       "quiz_passed": "flag", "prescriber_confirmed_at": "first_at",
+                       "patient_attested_at": "second_at",
+                       "patient_confirmed_methods": "data"}),
+    "rma": (_RMA, {"status": "code", "do_not_dispense_after": "last_day"}),
+    "method": (ContraceptionMethod.__table__,
+               {"method": "code", "started_on": "first_day", "stopped_on": "last_day"}),
+    "test": (PregnancyTest.__table__,
+             {"kind": "code", "result": "result", "setting": "setting",
+              "specimen_on": "first_day", "sensitivity_miu": "number",
+              "verified_by_prescriber": "flag"}),
+    "dispense": (Dispense.__table__, {"dispensed_on": "first_day", "days_supply": "number"}),
+}
+
+
+def _branch(kind: str, condition) -> Select:
+    table, placed = _LAYOUT[kind]
+    slot_of = {slot: table.c[column] for column, slot in placed.items()}
+    return select(literal_column(f"'{kind}'", String).label("kind"), table.c.id.label("id"),
+                  *(slot_of[slot].label(slot) if slot in slot_of
+                    else cast(null(), kind_of).label(slot) for slot, kind_of in _SLOTS.items())
+                  ).where(condition(table))
+
+
 _older = _CYCLE.alias("older")
-# The latest cycle, with its RMAs (one row per RMA; one row of NULLs for none).
-_LATEST_CYCLE = (
-    select(*columns(_CYCLE, CYCLE_FIELDS), _RMA.c.do_not_dispense_after, _RMA.c.status)
-    .select_from(_CYCLE.outerjoin(_RMA, _RMA.c.cycle_id == _CYCLE.c.id))
-    .where(_CYCLE.c.course_id == bindparam("course_id"),
-           ~select(_older.c.id).where(_older.c.course_id == _CYCLE.c.course_id,
-                                      _older.c.number > _CYCLE.c.number).exists())
-    .order_by(_RMA.c.id)
-)
-_METHODS = (select(_METHOD.c.method, _METHOD.c.started_on, _METHOD.c.stopped_on)
-            .where(_METHOD.c.course_id == bindparam("course_id"))
-            .order_by(_METHOD.c.started_on, _METHOD.c.id))
-_TESTS = (select(_TEST.c.kind, _TEST.c.specimen_on, _TEST.c.result, _TEST.c.setting,
-                 _TEST.c.sensitivity_miu, _TEST.c.verified_by_prescriber)
-          .where(_TEST.c.course_id == bindparam("course_id"))
-          .order_by(_TEST.c.specimen_on, _TEST.c.id))
-_DISPENSES = (select(_DISPENSE.c.dispensed_on, _DISPENSE.c.days_supply)
-              .where(_DISPENSE.c.course_id == bindparam("course_id"))
-              .order_by(_DISPENSE.c.dispensed_on, _DISPENSE.c.id))
+_latest_cycle = (select(_CYCLE.c.id).where(
+    _CYCLE.c.course_id == bindparam("course_id"),
+    ~select(_older.c.id).where(_older.c.course_id == _CYCLE.c.course_id,
+                               _older.c.number > _CYCLE.c.number).exists())
+    .scalar_subquery())
+_FACTS = union_all(
+    _branch("cycle", lambda t: t.c.id == _latest_cycle),  # first: its slots carry the types
+    _branch("rma", lambda t: t.c.cycle_id == _latest_cycle),
+    *(_branch(kind, lambda t: t.c.course_id == bindparam("course_id"))
+      for kind in ("method", "test", "dispense")),
+).order_by("kind", "first_day", "id")
 
 
 @dataclass
@@ -91,18 +130,23 @@ def lock_for_request(connection: Connection, program_patient_id: str,
     if found is None:
         return None
     course = record(found, _COURSE, COURSE_FIELDS)
-    by_course = {"course_id": course.id}
-    cycle_rows = connection.execute(_LATEST_CYCLE, by_course).all()
-    latest = record(cycle_rows[0], _CYCLE, CYCLE_FIELDS) if cycle_rows else None
+    by_kind = defaultdict(list)
+    for row in connection.execute(_FACTS, {"course_id": course.id}):
+        by_kind[row.kind].append(_unpacked(row))
+    latest = by_kind["cycle"][0] if by_kind["cycle"] else None
     cycle = current_cycle(latest)
     return LockedCourse(
-        course=course,
-        patient=record(found, _PATIENT, PATIENT_FIELDS),
+        course=course, patient=record(found, _PATIENT, PATIENT_FIELDS),
         prescriber=record(found, _PRESCRIBER, PRESCRIBER_FIELDS),
-        methods=connection.execute(_METHODS, by_course).all(),
-        tests=connection.execute(_TESTS, by_course).all(),
-        cycle=cycle,
-        dispenses=connection.execute(_DISPENSES, by_course).all(),
-        cycle_rmas=[r for r in cycle_rows if r.status is not None] if cycle else [],
-        cycle_count=latest.number if latest else 0,
-    )
+        methods=by_kind["method"], tests=by_kind["test"], cycle=cycle,
+        dispenses=by_kind["dispense"], cycle_rmas=by_kind["rma"] if cycle else [],
+        cycle_count=latest.number if latest else 0)
+
+
+def _unpacked(row) -> SimpleNamespace:
+    """A layout row back as a record with its table's column names."""
+    mapping = row._mapping
+    _table, placed = _LAYOUT[row.kind]
+    return SimpleNamespace(id=row.id, **{column: mapping[slot]
+                                         for column, slot in placed.items()})
+

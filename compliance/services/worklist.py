@@ -10,14 +10,14 @@ time alone moves windows and due dates).
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Select, bindparam, exists, func, select, update
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.models import Course, PatientProfile, User
 from compliance.programs import program
 from compliance.services.facts import CourseRows, load_rows
-from workflows.decision import evaluate_authorization
+from workflows.decision import Decision, evaluate_authorization
 from workflows.findings import Actor
 from workflows.machines import CourseState
 from workflows.planner import PlanItemKind, plan_course
@@ -46,8 +46,12 @@ ACTION_LABELS = {
 }
 
 
-def next_action(rows: CourseRows, now: datetime) -> NextAction:
-    """The one thing that moves this course forward, in plain words."""
+def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None) -> NextAction:
+    """The one thing that moves this course forward, in plain words.
+
+    `decided`: a decision already made on these facts (a pharmacy's denied request), whose
+    prescriber's and patient's findings are the ones this would find; it is not made again.
+    """
     course, facts = rows.course, rows.facts()
     prog = program(course.program)
     if course.state == CourseState.SUSPENDED:
@@ -67,7 +71,7 @@ def next_action(rows: CourseRows, now: datetime) -> NextAction:
         if item is not None:
             return NextAction("POST_TREATMENT_TEST", Actor.PRESCRIBER, item.message,
                               item.starts_on)
-    decision = evaluate_authorization(facts, prog, now)
+    decision = decided or evaluate_authorization(facts, prog, now)
     for actor in (Actor.PRESCRIBER, Actor.PATIENT):
         for finding in decision.unmet:
             if finding.actor == actor:
@@ -81,32 +85,23 @@ def next_action(rows: CourseRows, now: datetime) -> NextAction:
                       closes)
 
 
-def refresh(db: Session, course: Course, now: datetime,
-            rows: CourseRows | None = None) -> NextAction:
-    """Recompute and store the course's next action (in the caller's transaction).
-
-    `rows`: the course's rows, when the caller has them loaded and up to date, so that they
-    are not read again.
-    """
-    action = next_action(rows or load_rows(db, [course])[0], now)
+def refresh(db: Session, course: Course, now: datetime) -> NextAction:
+    """Recompute and store the course's next action (in the caller's transaction)."""
+    action = next_action(load_rows(db, [course])[0], now)
     course.next_action, course.next_action_on = action.code, action.on
     db.add(course)
     return action
 
 
-def refresh_record(connection: Connection, rows: CourseRows, now: datetime) -> NextAction:
-    """The same for a course read as plain records: written only when it changed."""
-    action = next_action(rows, now)
+def changed_action(rows: CourseRows, now: datetime,
+                   decided: Decision | None = None) -> NextAction | None:
+    """For a course read as plain records (stored with plain statements): its next action,
+    or None when the stored one is still right."""
+    action = next_action(rows, now, decided)
     course = rows.course
-    if (action.code, action.on) != (course.next_action, course.next_action_on):
-        connection.execute(_SET_ACTION, {"course_id": course.id, "code": action.code,
-                                         "on": action.on})
+    if (action.code, action.on) == (course.next_action, course.next_action_on):
+        return None
     return action
-
-
-_COURSE = Course.__table__
-_SET_ACTION = (update(_COURSE).where(_COURSE.c.id == bindparam("course_id"))
-               .values(next_action=bindparam("code"), next_action_on=bindparam("on")))
 
 
 # --- The worklist page and the daily refresh ------------------------------------------------
