@@ -3,10 +3,10 @@
 
 import pytest
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from compliance.models import Authorization, Course, Cycle, RmaRequest
-from compliance.services import rma, rma_requests
+from compliance.services import course_records, rma, rma_requests
 from compliance.services.errors import Conflict, NotFound, Refused
 from tests.course_helpers import (
     at,
@@ -58,6 +58,28 @@ def test_denials_name_what_is_wrong(ready, db, override, code):
                                        data=rma_ask(world, **override), now=at(20))
     assert request.decision == "denied"
     assert code in [r["code"] for r in request.reasons]
+
+
+def test_a_request_overtaken_while_deciding_decides_again(ready, db, engine, monkeypatch):
+    """If the month changes between the read and the write (here another change sets its
+    state back), does the request decide again on fresh rows rather than write over it?"""
+    world, pharmacy = ready
+    read, reads = course_records.read_for_request, []
+
+    def overtaken(connection, *args):
+        rows = read(connection, *args)
+        if not reads:
+            with engine.begin() as other:
+                other.execute(update(Cycle).where(Cycle.id == rows.cycle.id)
+                              .values(state="prescriber_confirmed"))
+        reads.append(rows.cycle.state)
+        return rows
+
+    monkeypatch.setattr(course_records, "read_for_request", overtaken)
+    request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    assert reads == ["patient_attested", "prescriber_confirmed"]
+    assert request.decision == "authorized", request.reasons
+    assert db.scalar(select(func.count()).select_from(Authorization)) == 1
 
 
 def test_one_dispense_per_rma_and_the_course_becomes_active(ready, db):

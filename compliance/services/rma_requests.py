@@ -1,51 +1,31 @@
 """Asking for an RMA: decide, and record the request either way.
 
-This runs for every request a pharmacy system sends, so it reads and writes with plain
-statements (`course_records`) and commits once. Exactly once under concurrency: the course
-row is locked before the decision, a partial unique index allows one live RMA per cycle,
-and a lost race or a serialization failure is retried from the start, so the retry sees
-the winner's RMA and is denied with a reason instead of failing.
+This runs for every request a pharmacy system sends, so it reads the course in one
+statement (`course_records`), writes in one more on PostgreSQL (`decision_writes`) and
+commits once. Exactly once under concurrency: the writes compare and set the cycle's state,
+a partial unique index allows one live RMA per cycle, and a lost race or a serialization
+failure is retried from the start, so the retry sees the winner's RMA and is denied with a
+reason instead of failing.
 """
 
-import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from functools import cache
 from types import SimpleNamespace
+from uuid import uuid4
 
-from sqlalchemy import (
-    JSON,
-    Connection,
-    Executable,
-    Table,
-    Text,
-    bindparam,
-    cast,
-    func,
-    insert,
-    literal_column,
-    select,
-    update,
-)
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from compliance import audit
 from compliance.identifiers import new_rma_number, normalise_program_patient_id
-from compliance.models import (
-    AuditEvent,
-    Authorization,
-    Course,
-    Cycle,
-    PatientProfile,
-    RmaRequest,
-)
+from compliance.models import Authorization, Course, Cycle, PatientProfile, RmaRequest
 from compliance.models.inputs import RmaAsk
 from compliance.programs import program
 from compliance.services import course_records, worklist
-from compliance.services.course_records import LockedCourse
+from compliance.services.course_records import CourseRecords
+from compliance.services.decision_writes import Writes, write
 from compliance.services.errors import validated
 from compliance.services.facts import pharmacy_certification
 from compliance.services.retries import in_retried_transaction
@@ -58,28 +38,8 @@ from workflows.machines import CycleEvent, CycleFlow, CycleState
 from workflows.programs import program_version_for
 
 _REQUEST, _RMA, _CYCLE = RmaRequest.__table__, Authorization.__table__, Cycle.__table__
-_PATIENT, _COURSE, _AUDIT = PatientProfile.__table__, Course.__table__, AuditEvent.__table__
+_PATIENT = PatientProfile.__table__
 _INSERT_CYCLE = insert(_CYCLE)
-
-
-def _bound(table: Table, prefix: str, generated: tuple[str, ...] = ("id",)) -> dict:
-    """Every column but the generated ones as a bind parameter named `prefix` + name."""
-    return {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.c
-            if c.name not in generated}
-
-
-# A decision's writes, built once: SQLite runs them in turn, PostgreSQL as one statement.
-_INSERT_REQUEST = insert(_REQUEST).values(_bound(_REQUEST, "q_", generated=()))
-_INSERT_RMA = insert(_RMA).values(_bound(_RMA, "r_"))
-_SET_CYCLE_STATE = (update(_CYCLE).where(_CYCLE.c.id == bindparam("y_id"))
-                    .values(state=bindparam("y_state")))
-_SET_COURSE_ACTION = (update(_COURSE).where(_COURSE.c.id == bindparam("k_id"))
-                      .values(next_action=bindparam("k_code"), next_action_on=bindparam("k_on")))
-_EVENT_COLUMNS = [c.name for c in _AUDIT.c if c.name != "id"]
-_events = func.json_populate_recordset(literal_column("NULL::audit_event"),
-                                       cast(bindparam("events", type_=Text), JSON)) \
-    .table_valued(*_EVENT_COLUMNS)
-_INSERT_EVENTS = insert(_AUDIT).from_select(_EVENT_COLUMNS, select(*_events.c))
 _RECORDED = (
     select(_REQUEST.c.id, _REQUEST.c.decision, _REQUEST.c.reasons, _REQUEST.c.requested_at,
            _REQUEST.c.authorization_id, _PATIENT.c.program_patient_id, _PATIENT.c.program,
@@ -118,19 +78,19 @@ class RecordedRequest:
     rma: IssuedRma | None = None
 
 
-def request_rma(db: Session, *, pharmacy, data: dict, now: datetime,
+def request_rma(db: Session, *, pharmacy, data: dict | RmaAsk, now: datetime,
                 requested_by: int | None = None) -> RecordedRequest:
     """Decide on an RMA and record the request either way; returns the recorded request.
 
-    `pharmacy` is the asking pharmacy (a row or a plain record: its id and certification).
+    `pharmacy` is the asking pharmacy (a row or a plain record: its id and certification);
+    `data` the request, or the request already validated.
     """
-    ask = validated(RmaAsk, data)
+    ask = data if isinstance(data, RmaAsk) else validated(RmaAsk, data)
     db.flush()  # plain statements do not flush the session's pending rows themselves
     recorded, changed = in_retried_transaction(
         db, lambda: _decide(db, pharmacy, ask, now, requested_by))
     for model, row_id in changed:  # the session's ORM copies of these rows are stale now
-        if row_id is not None and \
-                (stale := db.identity_map.get(identity_key(model, row_id))) is not None:
+        if (stale := db.identity_map.get(identity_key(model, row_id))) is not None:
             db.expire(stale)
     return recorded
 
@@ -152,12 +112,12 @@ def recorded_request(db: Session, *, pharmacy_id: int, request_id: str) -> Recor
 
 def _decide(db: Session, pharmacy, ask: RmaAsk, now: datetime, requested_by: int | None):
     connection = db.connection()
-    writes = _Writes({"id": str(uuid.uuid4()), "pharmacy_id": pharmacy.id, "patient_id": None,
-                      "requested_by_id": requested_by, "requested_at": now,
-                      "decision": "denied", "reasons": [],
-                      "request": ask.model_dump(mode="json"), "authorization_id": None})
+    writes = Writes({"id": str(uuid4()), "pharmacy_id": pharmacy.id, "patient_id": None,
+                     "requested_by_id": requested_by, "requested_at": now,
+                     "decision": "denied", "reasons": [],
+                     "request": ask.model_dump(mode="json"), "authorization_id": None})
     patient_id = normalise_program_patient_id(ask.patient_id)
-    rows = patient_id and course_records.lock_for_request(connection, patient_id,
+    rows = patient_id and course_records.read_for_request(connection, patient_id,
                                                           ask.patient_date_of_birth)
     if not rows:
         return _save(db, writes, [_reason(
@@ -168,7 +128,7 @@ def _decide(db: Session, pharmacy, ask: RmaAsk, now: datetime, requested_by: int
         return _save(db, writes, [_reason(
             "PRESCRIBER_MISMATCH", Actor.PHARMACY, "This NPI is not the prescriber of record "
             "for this patient; check the prescription.")], rows, evaluated=False)
-    existing = rows.cycle is not None
+    seen = rows.cycle.state if rows.cycle else None
     rows.cycle = rows.cycle or _unsaved_cycle(rows)
     facts = replace(rows.facts(), pharmacy=pharmacy_certification(pharmacy),
                     request=RequestFacts(days_supply=ask.days_supply, quantity=ask.quantity))
@@ -183,25 +143,14 @@ def _decide(db: Session, pharmacy, ask: RmaAsk, now: datetime, requested_by: int
     if not result.accepted:
         return _save(db, writes, [_reason(f.code, f.actor, f.message, f.eligible_on)
                                   for f in result.decision.unmet], rows, decided=result.decision)
-    issued = _issue(writes, rows, ask, result.decision, now, move_cycle=existing)
+    issued = _issue(writes, rows, ask, result.decision, now, moved_from=seen)
     return _save(db, writes, [], rows, issued=issued)
 
 
-@dataclass
-class _Writes:
-    """What a decision writes: the request always; the RMA (with the cycle's move to
-    `authorized`) when one is issued; the course's next action when it changed."""
-
-    request: dict
-    rma: dict | None = None
-    cycle: dict | None = None
-    course: dict | None = None
-
-
-def _issue(writes: _Writes, rows: LockedCourse, ask: RmaAsk, decision: Decision,
-           now: datetime, *, move_cycle: bool) -> IssuedRma:
-    """The RMA to insert, and the cycle's move to `authorized` (the flow moved the record;
-    a cycle this request opened was inserted in that state)."""
+def _issue(writes: Writes, rows: CourseRecords, ask: RmaAsk, decision: Decision,
+           now: datetime, *, moved_from: str | None) -> IssuedRma:
+    """The RMA to insert, and the cycle's move from `moved_from` to `authorized` (the flow
+    moved the record; a cycle this request opened was inserted in that state)."""
     issued = IssuedRma(new_rma_number(), decision.do_not_dispense_after,
                        decision.window_closes_at)
     writes.rma = {
@@ -215,15 +164,15 @@ def _issue(writes: _Writes, rows: LockedCourse, ask: RmaAsk, decision: Decision,
         "rule_version": decision.rule_version, "issued_at": now,
         "reversed_at": None, "expired_at": None,
     }
-    if move_cycle:
-        writes.cycle = {"y_id": rows.cycle.id, "y_state": rows.cycle.state}
+    if moved_from is not None:
+        writes.cycle = {"y_id": rows.cycle.id, "y_from": moved_from, "y_to": rows.cycle.state}
     writes.request["decision"] = "authorized"
     rows.cycle_rmas.append(SimpleNamespace(do_not_dispense_after=issued.do_not_dispense_after,
                                            status="issued"))
     return issued
 
 
-def _unsaved_cycle(rows: LockedCourse) -> SimpleNamespace:
+def _unsaved_cycle(rows: CourseRecords) -> SimpleNamespace:
     """The month a request opens when none is in progress (a category with no monthly
     steps, or a month not yet begun); saved only if the request is granted (`_kept`)."""
     return SimpleNamespace(id=None, number=rows.cycle_count + 1, state=CycleState.OPEN.value,
@@ -232,9 +181,10 @@ def _unsaved_cycle(rows: LockedCourse) -> SimpleNamespace:
                            patient_confirmed_methods=[])
 
 
-def _kept(db: Session, connection: Connection, rows: LockedCourse, now: datetime) -> Callable:
-    """The cycle's accepted transition, audited; an unsaved cycle is inserted first (in its
-    new state), so a denial leaves no empty month behind."""
+def _kept(db: Session, connection: Connection, rows: CourseRecords, now: datetime) -> Callable:
+    """The cycle's accepted transition, audited; an unsaved cycle is inserted first, in its
+    new state (a unique number per course keeps two requests from both opening it), so a
+    denial leaves no empty month behind."""
     def transition(change) -> None:
         cycle = rows.cycle
         if cycle.id is None:
@@ -247,7 +197,7 @@ def _kept(db: Session, connection: Connection, rows: LockedCourse, now: datetime
     return transition
 
 
-def _save(db: Session, writes: _Writes, reasons: list[dict], rows: LockedCourse | None = None,
+def _save(db: Session, writes: Writes, reasons: list[dict], rows: CourseRecords | None = None,
           *, evaluated: bool = True, issued: IssuedRma | None = None,
           decided: Decision | None = None):
     """Record the request, its audit event and, for an evaluated course, its next action
@@ -262,10 +212,13 @@ def _save(db: Session, writes: _Writes, reasons: list[dict], rows: LockedCourse 
                           "reasons": [r["code"] for r in reasons]})
     changed = []
     if rows is not None and evaluated:
+        course = rows.course
         if action := worklist.changed_action(rows, request["requested_at"], decided):
-            writes.course = {"k_id": rows.course.id, "k_code": action.code, "k_on": action.on}
-        changed = [(Course, rows.course.id), (Cycle, rows.cycle.id)]
-    rma_id = _write(db, writes)
+            writes.course = {"k_id": course.id, "k_seen": course.next_action,
+                             "k_seen_on": course.next_action_on, "k_code": action.code,
+                             "k_on": action.on}
+        changed = [(Course, course.id)] + ([(Cycle, rows.cycle.id)] if rows.cycle.id else [])
+    rma_id = write(db, writes)
     code = rows.course.program if rows else None
     recorded = RecordedRequest(
         id=request["id"], decision=request["decision"], reasons=reasons,
@@ -274,57 +227,6 @@ def _save(db: Session, writes: _Writes, reasons: list[dict], rows: LockedCourse 
         rule_version=_version_in_force(code, request["requested_at"]),
         authorization_id=rma_id, rma=issued)
     return recorded, changed
-
-
-def _write(db: Session, writes: _Writes) -> int | None:
-    """Send the writes; returns the new RMA's id.
-
-    SQLite runs in the process, where a round trip costs nothing: the statements go one by
-    one and the audit events at the commit. On PostgreSQL they go as one statement (see
-    `_together`), the pending audit events included, so a decision costs one round trip.
-    """
-    connection = db.connection()
-    request = _prefixed("q_", writes.request)
-    if connection.dialect.name == "postgresql":
-        events = json.dumps(audit.claim_pending(db), default=str)
-        result = connection.execute(
-            _together(writes.rma is not None, writes.cycle is not None, writes.course is not None),
-            request | _prefixed("r_", writes.rma or {}) | (writes.cycle or {})
-            | (writes.course or {}) | {"events": events})
-        return result.scalar_one() if writes.rma else None
-    rma_id = connection.execute(_INSERT_RMA, _prefixed("r_", writes.rma)) \
-        .inserted_primary_key[0] if writes.rma else None
-    connection.execute(_INSERT_REQUEST, request | {"q_authorization_id": rma_id})
-    for statement, values in ((_SET_CYCLE_STATE, writes.cycle),
-                              (_SET_COURSE_ACTION, writes.course)):
-        if values:
-            connection.execute(statement, values)
-    return rma_id
-
-
-@cache
-def _together(issued: bool, cycle_moved: bool, course_changed: bool) -> Executable:
-    """A decision's writes as one PostgreSQL statement, built once per shape.
-
-    The inserts and updates are data-modifying CTEs, which PostgreSQL runs to completion
-    whether or not the main query reads them; the request's `authorization_id` reads the new
-    RMA's id from its CTE, and foreign keys are checked at the end of the statement. The
-    audit events arrive as one JSON array (any number of them, one statement shape).
-    """
-    writes = [_INSERT_EVENTS, *([_SET_COURSE_ACTION] if course_changed else []),
-              *([_SET_CYCLE_STATE] if cycle_moved else [])]
-    if not issued:
-        main = _INSERT_REQUEST
-    else:
-        new_rma = _INSERT_RMA.returning(_RMA.c.id).cte("new_rma")
-        writes.append(insert(_REQUEST).values(_bound(_REQUEST, "q_", generated=()) | {
-            "authorization_id": select(new_rma.c.id).scalar_subquery()}))
-        main = select(new_rma.c.id)
-    return main.add_cte(*(statement.cte(f"write_{n}") for n, statement in enumerate(writes)))
-
-
-def _prefixed(prefix: str, values: dict) -> dict:
-    return {prefix + name: value for name, value in values.items()}
 
 
 def _version_in_force(code: str | None, instant: datetime) -> str | None:

@@ -1,0 +1,142 @@
+"""What a decision on an RMA request writes, and how it reaches the database.
+
+The request is always recorded; when an RMA is issued, the RMA too, with the cycle's move to
+`authorized`; the course's stored next action when it changed. Nothing was locked while
+deciding, so the writes compare and set: the cycle moves only from the state the decision
+saw, and the next action is stored only over the one it saw. A cycle that moved meanwhile
+(another request won, the RMA was reversed...) raises `LostRace` and the decision is made
+again on fresh rows; a partial unique index allows one live RMA per cycle whatever happens.
+
+SQLite runs in the process, where a round trip costs nothing: the statements go one by one
+and the audit events at the commit. On PostgreSQL they go as one statement, the pending
+audit events included, so the decision costs one round trip (`_together`).
+"""
+
+import json
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import (
+    JSON,
+    Executable,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from compliance import audit
+from compliance.models import AuditEvent, Authorization, Course, Cycle, RmaRequest
+from compliance.services.retries import LostRace
+
+_REQUEST, _RMA, _CYCLE = RmaRequest.__table__, Authorization.__table__, Cycle.__table__
+_COURSE, _AUDIT = Course.__table__, AuditEvent.__table__
+
+
+@dataclass
+class Writes:
+    """A decision's writes. `cycle` and `course` hold the compare-and-set values:
+    {"y_id", "y_from", "y_to"} and {"k_id", "k_seen", "k_seen_on", "k_code", "k_on"}."""
+
+    request: dict
+    rma: dict | None = None
+    cycle: dict | None = None
+    course: dict | None = None
+
+
+def _bound(table: Table, prefix: str, generated: tuple[str, ...] = ("id",)) -> dict:
+    """Every column but the generated ones as a bind parameter named `prefix` + name."""
+    return {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.c
+            if c.name not in generated}
+
+
+_REQUEST_VALUES = _bound(_REQUEST, "q_", generated=())
+_RMA_VALUES = _bound(_RMA, "r_")
+_INSERT_REQUEST = insert(_REQUEST).values(_REQUEST_VALUES)
+_INSERT_RMA = insert(_RMA).values(_RMA_VALUES)
+_MOVE_CYCLE = (update(_CYCLE).where(_CYCLE.c.id == bindparam("y_id"),
+                                    _CYCLE.c.state == bindparam("y_from"))
+               .values(state=bindparam("y_to")))
+_STORE_ACTION = (update(_COURSE).where(
+    _COURSE.c.id == bindparam("k_id"), _COURSE.c.next_action == bindparam("k_seen"),
+    _COURSE.c.next_action_on.is_not_distinct_from(bindparam("k_seen_on", type_=_COURSE.c
+                                                            .next_action_on.type)))
+    .values(next_action=bindparam("k_code"), next_action_on=bindparam("k_on")))
+_EVENT_COLUMNS = [c.name for c in _AUDIT.c if c.name != "id"]
+_events = func.json_populate_recordset(literal_column("NULL::audit_event"),
+                                       cast(bindparam("events", type_=Text), JSON)) \
+    .table_valued(*_EVENT_COLUMNS)
+
+
+def write(db: Session, writes: Writes) -> int | None:
+    """Send the writes in the session's transaction; returns the new RMA's id."""
+    connection = db.connection()
+    request = _prefixed("q_", writes.request)
+    if connection.dialect.name == "postgresql":
+        events = json.dumps(audit.claim_pending(db), default=str)
+        statement = _together(writes.rma is not None, writes.cycle is not None,
+                              writes.course is not None)
+        result = connection.execute(statement, request | _prefixed("r_", writes.rma or {})
+                                    | (writes.cycle or {}) | (writes.course or {})
+                                    | {"events": events})
+        if writes.rma is None:
+            return None
+        if (rma_id := result.scalar()) is None:
+            raise LostRace("the cycle moved while the request was decided")
+        return rma_id
+    if writes.cycle and connection.execute(_MOVE_CYCLE, writes.cycle).rowcount != 1:
+        raise LostRace("the cycle moved while the request was decided")
+    rma_id = connection.execute(_INSERT_RMA, _prefixed("r_", writes.rma)) \
+        .inserted_primary_key[0] if writes.rma else None
+    connection.execute(_INSERT_REQUEST, request | {"q_authorization_id": rma_id})
+    if writes.course:
+        connection.execute(_STORE_ACTION, writes.course)
+    return rma_id
+
+
+@cache
+def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> Executable:
+    """A decision's writes as one PostgreSQL statement, built once per shape.
+
+    The inserts and updates are data-modifying CTEs, which PostgreSQL runs to completion
+    whether or not the main query reads them, on one snapshot; foreign keys are checked at
+    the end of the statement. When an RMA is issued, every write depends on it: the RMA is
+    inserted from the cycle's compare-and-set (no row when the cycle moved meanwhile), the
+    request takes its id, and the events and the next action are written only with it; the
+    main query returns its id, or nothing. The audit events arrive as one JSON array (any
+    number of them, one statement shape).
+    """
+    events = select(*_events.c)
+    action = _STORE_ACTION
+    if not issued:
+        writes = [insert(_AUDIT).from_select(_EVENT_COLUMNS, events),
+                  *([action] if action_changes else [])]
+        return _INSERT_REQUEST.add_cte(*_as_ctes(writes))
+    rma_values = select(*_RMA_VALUES.values())
+    if cycle_moves:
+        moved = _MOVE_CYCLE.returning(_CYCLE.c.id).cte("moved_cycle")
+        rma_values = rma_values.select_from(moved)
+    new_rma = insert(_RMA).from_select(list(_RMA_VALUES), rma_values) \
+        .returning(_RMA.c.id).cte("new_rma")
+    issued_now = exists(select(new_rma.c.id))
+    request = select(*(new_rma.c.id if name == "authorization_id" else value
+                       for name, value in _REQUEST_VALUES.items()))
+    writes = [insert(_REQUEST).from_select(list(_REQUEST_VALUES), request),
+              insert(_AUDIT).from_select(_EVENT_COLUMNS, events.where(issued_now)),
+              *([action.where(issued_now)] if action_changes else [])]
+    return select(new_rma.c.id).add_cte(*_as_ctes(writes))
+
+
+def _as_ctes(statements: list) -> list:
+    return [statement.cte(f"write_{n}") for n, statement in enumerate(statements)]
+
+
+def _prefixed(prefix: str, values: dict) -> dict:
+    return {prefix + name: value for name, value in values.items()}
