@@ -2,7 +2,6 @@
 "no"?"""
 
 import pytest
-
 from sqlalchemy import func, select, update
 
 from compliance.models import Authorization, Course, Cycle, RmaRequest

@@ -78,14 +78,13 @@ class RecordedRequest:
     rma: IssuedRma | None = None
 
 
-def request_rma(db: Session, *, pharmacy, data: dict | RmaAsk, now: datetime,
+def request_rma(db: Session, *, pharmacy, data: dict, now: datetime,
                 requested_by: int | None = None) -> RecordedRequest:
     """Decide on an RMA and record the request either way; returns the recorded request.
 
-    `pharmacy` is the asking pharmacy (a row or a plain record: its id and certification);
-    `data` the request, or the request already validated.
+    `pharmacy` is the asking pharmacy (a row or a plain record: its id and certification).
     """
-    ask = data if isinstance(data, RmaAsk) else validated(RmaAsk, data)
+    ask = validated(RmaAsk, data)
     db.flush()  # plain statements do not flush the session's pending rows themselves
     recorded, changed = in_retried_transaction(
         db, lambda: _decide(db, pharmacy, ask, now, requested_by))
