@@ -82,6 +82,13 @@ def claim_pending(session: Session) -> list[dict]:
     return [entry.values for entry in claimed]
 
 
+def has_pending(session: Session) -> bool:
+    """Whether the session's transaction holds events its commit would still write."""
+    held = session.info.get(_PENDING)
+    return held is not None and held[0] is session.get_transaction() and \
+        any(entry.state == EntryState.PENDING for entry in held[1])
+
+
 def changes(old: dict, new: dict) -> dict:
     """Summarise what changed between two snapshots: {field: [old, new]}."""
     return {key: [old.get(key), new[key]] for key in new if old.get(key) != new[key]}
@@ -102,7 +109,13 @@ def _current_actor() -> tuple[int | None, str]:
 
 def _pending(session: Session) -> list[Entry]:
     """The entries of the session's transaction, beginning one if none is open, so that an
-    event recorded before any query still belongs to a transaction that can roll back."""
+    event recorded before any query still belongs to a transaction that can roll back.
+
+    Events belong to the outermost transaction; one recorded inside a savepoint could
+    outlive the savepoint's rollback, so that is refused.
+    """
+    if session.in_nested_transaction():
+        raise RuntimeError("audit events cannot be recorded inside a savepoint")
     transaction = session.get_transaction()
     if transaction is None:
         session.connection()
@@ -113,8 +126,12 @@ def _pending(session: Session) -> list[Entry]:
     return held[1]
 
 
+# Both commit hooks also fire when a savepoint is released; the events wait for the
+# outermost commit.
 @event.listens_for(Session, "before_commit")
 def _insert_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     rows = claim_pending(session)
     if rows:
         session.connection().execute(_INSERT, rows)
@@ -122,6 +139,8 @@ def _insert_pending(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _mark_written(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     held = session.info.pop(_PENDING, None)
     for entry in held[1] if held else ():
         if entry.state == EntryState.INSERTED:

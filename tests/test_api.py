@@ -381,6 +381,29 @@ def test_every_call_is_audited_reads_and_refusals_included(ready, client, db):
                                               "patient.eligibility_checked")) is not None
 
 
+def test_a_failure_after_the_commit_is_audited_with_the_status_sent(ready, app, client, db,
+                                                                     monkeypatch):
+    """When storing the answer fails after the RMA was committed, does the call keep its
+    one event (written with the RMA) and get a second saying the client was sent a 500?"""
+    from compliance.api import idempotency
+
+    world, system = ready
+
+    def lost(*_args):
+        raise RuntimeError("the answer could not be stored")
+
+    monkeypatch.setattr(idempotency, "_complete", lost)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answer = client.post("/api/v1/rma-requests", json=rma_ask(world),
+                         headers={**system.headers, "Idempotency-Key": "stored-later"})
+    assert answer.status_code == 500
+    calls = db.scalars(select(AuditEvent).where(AuditEvent.action.like("api.%"))
+                       .order_by(AuditEvent.id)).all()
+    assert [(c.action, c.summary["status"]) for c in calls] == [
+        ("api.create_rma_request", 201), ("api.answered_after_commit", 500)]
+    assert db.scalar(select(RmaRequest.decision)) == "authorized"
+
+
 def test_no_answer_shows_methods_tests_or_history(ready, app, client, db):
     """Do decisions, fills, reversals and eligibility carry reasons only?"""
     world, system = ready

@@ -319,3 +319,19 @@ def test_database_refuses_raw_updates_and_deletes(engine, recorded, statement):
         row = conn.execute(text("SELECT action, summary FROM audit_event WHERE id = :id"),
                            {"id": recorded.id}).one()
     assert row.action == "test.recorded"
+
+
+def test_events_wait_for_the_outermost_commit(app, db, engine):
+    """Does releasing a savepoint leave the events pending (they roll back with the outer
+    transaction), and is recording inside a savepoint refused rather than kept wrongly?"""
+    with app.app_context():
+        audit.record(db, "test.outer", "test", 1)
+        savepoint = db.begin_nested()
+        with pytest.raises(RuntimeError, match="savepoint"):
+            audit.record(db, "test.inside", "test", 2)
+        savepoint.commit()
+        with engine.connect() as other:
+            assert other.scalar(select(func.count()).select_from(AuditEvent)) == 0
+        assert audit.has_pending(db)
+        db.commit()
+    assert [e.action for e in db.scalars(select(AuditEvent))] == ["test.outer"]

@@ -3,9 +3,10 @@
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from compliance.models import Authorization, Course, Cycle, RmaRequest
-from compliance.services import course_records, rma, rma_requests
+from compliance.services import course_records, courses, rma, rma_requests
 from compliance.services.errors import Conflict, NotFound, Refused
 from tests.course_helpers import (
     at,
@@ -79,6 +80,33 @@ def test_a_request_overtaken_while_deciding_decides_again(ready, db, engine, mon
     assert reads == ["patient_attested", "prescriber_confirmed"]
     assert request.decision == "authorized", request.reasons
     assert db.scalar(select(func.count()).select_from(Authorization)) == 1
+
+
+def test_a_positive_test_committed_while_deciding_stops_the_rma(ready, db, engine,
+                                                                monkeypatch):
+    """If a positive test suspends the course between the request's read and its write, is
+    the request decided again and denied, with no RMA issued?"""
+    world, pharmacy = ready
+    read, reads = course_records.read_for_request, []
+
+    def overtaken(connection, *args):
+        rows = read(connection, *args)
+        if not reads:
+            with Session(engine, expire_on_commit=False) as other:
+                courses.record_test(
+                    other, course=other.get(Course, world.course.id), now=at(20),
+                    today=local(20), entered_by=world.prescriber_user.id,
+                    data={"kind": "monthly", "specimen_on": local(20), "result": "positive",
+                          "setting": "laboratory"})
+        reads.append(rows.course.state)
+        return rows
+
+    monkeypatch.setattr(course_records, "read_for_request", overtaken)
+    request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
+    assert reads == ["qualifying", "suspended"]
+    assert request.decision == "denied"
+    assert "POSITIVE_PREGNANCY_TEST" in [r["code"] for r in request.reasons]
+    assert db.scalar(select(func.count()).select_from(Authorization)) == 0
 
 
 def test_one_dispense_per_rma_and_the_course_becomes_active(ready, db):

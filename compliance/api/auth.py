@@ -7,8 +7,10 @@ the view.
 
 Every call leaves one `api.<view>` event. It is attached to the call's transaction before
 the view runs, saying the status the view declares, so a call answered as declared is
-audited by the view's own commit; a call that committed nothing, or answered otherwise,
-gets its event (with the real status) in one commit afterwards.
+audited by the view's own commit; a call that committed nothing gets its event (with the
+real status) in one commit afterwards. A call whose change was committed and that was then
+answered otherwise (an error after the commit) keeps its event and gets a second one,
+`api.answered_after_commit`, with the status actually sent.
 """
 
 from collections.abc import Callable
@@ -62,7 +64,7 @@ def pharmacy_system(view: Callable) -> Callable:
             response = view(*args, **kwargs)
         except Exception:
             db.rollback()
-            _answered(db, Response(status=500), caller)
+            _settled(db, call, Response(status=500), caller)
             raise
         return _settled(db, call, response, caller)
 
@@ -105,9 +107,10 @@ def _touch(db: Session, caller: Caller) -> None:
                  lambda session: session.connection().execute(_TOUCH, touch), once=True)
 
 
-def _record_call(db: Session, caller: Caller | None, status: int) -> audit.Entry:
+def _record_call(db: Session, caller: Caller | None, status: int,
+                 action: str = "") -> audit.Entry:
     endpoint = (request.endpoint or "").rpartition(".")[2]
-    return audit.record(db, f"api.{endpoint}"[:60], "pharmacy",
+    return audit.record(db, (action or f"api.{endpoint}")[:60], "pharmacy",
                         caller.pharmacy.id if caller else "",
                         summary={"method": request.method, "path": request.path[:200],
                                  "status": status, "key": caller.prefix if caller else None},
@@ -116,13 +119,17 @@ def _record_call(db: Session, caller: Caller | None, status: int) -> audit.Entry
 
 def _settled(db: Session, call: audit.Entry, response: Response,
              caller: Caller) -> Response:
-    """Make the call's event say what was answered, committing only if the view did not."""
+    """Make the audit say what was answered, committing only what the view left pending."""
     status = response.status_code
-    if call.state == audit.EntryState.WRITTEN and call.values["summary"]["status"] == status:
+    if call.state == audit.EntryState.WRITTEN:
+        if call.values["summary"]["status"] != status:
+            _record_call(db, caller, status, "api.answered_after_commit")
+        if audit.has_pending(db):
+            db.commit()
         return response
     if call.state == audit.EntryState.PENDING:
         call.values["summary"]["status"] = status
-    else:
+    else:  # dropped with the transaction the view rolled back
         _record_call(db, caller, status)
     db.commit()
     return response

@@ -6,7 +6,7 @@ set once) and a test is immutable, so what the rules decided on can always be re
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, literal_column
 from sqlmodel import Field, SQLModel
 
 from workflows.facts import TestKind, TestResult, TestSetting
@@ -22,6 +22,11 @@ class Course(SQLModel, table=True):
     `prescriber_id`, `next_action` and `next_action_on` are kept on the row, refreshed by
     every service that changes the course, so the prescriber's worklist can filter and sort
     10,000 patients with one indexed query.
+
+    `version` goes up with every update of the row, whoever makes it (the column's
+    `onupdate`): a decision read without a lock issues an RMA only if the course is still at
+    the version it read (compare-and-set), so a suspension or an end of treatment committed
+    meanwhile makes it decide again.
     """
 
     __tablename__ = "course"
@@ -45,6 +50,8 @@ class Course(SQLModel, table=True):
     suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_action: str = Field(default="", max_length=40)
     next_action_on: date | None = None
+    version: int = Field(default=0, sa_column_kwargs={
+        "server_default": "0", "onupdate": literal_column("version + 1")})
 
 
 class ContraceptionMethod(SQLModel, table=True):

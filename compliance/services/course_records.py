@@ -5,7 +5,8 @@ patient, the prescriber and the latest course (`_SUBJECT`), and with them every 
 rules read: the latest cycle and its RMAs, the methods, the tests and the fills, as one
 `UNION ALL` whose branches share a row layout (`_LAYOUT`), each row carrying the subject's
 columns. One statement reads one snapshot, so the facts are consistent; nothing is locked:
-the decision's writes compare and set what they change (see `rma_requests`). This runs for
+the decision's writes compare and set the course's version and the cycle's state (see
+`decision_writes`). This runs for
 every RMA request, so it costs one round trip and builds no ORM objects. `facts.load_rows`
 gives the same `CourseRows` for ORM rows (a test holds both to the same facts).
 """
@@ -55,7 +56,7 @@ _SUBJECT_FIELDS = {
                                  "certification_expires_on")),
     "course": (_COURSE, ("id", "program", "state", "enrollment_signature_id", "counseled_on",
                          "home_testing_enabled", "irregular_cycles", "last_dose_on",
-                         "next_action", "next_action_on")),
+                         "next_action", "next_action_on", "version")),
 }
 
 _newer = _COURSE.alias("newer")

@@ -1,11 +1,13 @@
 """What a decision on an RMA request writes, and how it reaches the database.
 
 The request is always recorded; when an RMA is issued, the RMA too, with the cycle's move to
-`authorized`; the course's stored next action when it changed. Nothing was locked while
-deciding, so the writes compare and set: the cycle moves only from the state the decision
-saw, and the next action is stored only over the one it saw. A cycle that moved meanwhile
-(another request won, the RMA was reversed...) raises `LostRace` and the decision is made
-again on fresh rows; a partial unique index allows one live RMA per cycle whatever happens.
+`authorized` and the course row (its next action); a denial writes the course's next action
+only when it changed. Nothing was locked while deciding, so the writes compare and set: an
+RMA is issued only if the course is still at the version the decision read (every update of
+the course raises it: a positive test's suspension, an end of treatment, another request)
+and the cycle still in the state it read; otherwise `LostRace` is raised and the decision
+is made again on fresh rows. A partial unique index allows one live RMA per cycle whatever
+happens. A denial stores its next action only over the version it read.
 
 SQLite runs in the process, where a round trip costs nothing: the statements go one by one
 and the audit events at the commit. On PostgreSQL they go as one statement, the pending
@@ -28,6 +30,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Session
@@ -43,7 +46,7 @@ _COURSE, _AUDIT = Course.__table__, AuditEvent.__table__
 @dataclass
 class Writes:
     """A decision's writes. `cycle` and `course` hold the compare-and-set values:
-    {"y_id", "y_from", "y_to"} and {"k_id", "k_seen", "k_seen_on", "k_code", "k_on"}."""
+    {"y_id", "y_from", "y_to"} and {"k_id", "k_version", "k_code", "k_on"}."""
 
     request: dict
     rma: dict | None = None
@@ -64,11 +67,10 @@ _INSERT_RMA = insert(_RMA).values(_RMA_VALUES)
 _MOVE_CYCLE = (update(_CYCLE).where(_CYCLE.c.id == bindparam("y_id"),
                                     _CYCLE.c.state == bindparam("y_from"))
                .values(state=bindparam("y_to")))
-_STORE_ACTION = (update(_COURSE).where(
-    _COURSE.c.id == bindparam("k_id"), _COURSE.c.next_action == bindparam("k_seen"),
-    _COURSE.c.next_action_on.is_not_distinct_from(bindparam("k_seen_on", type_=_COURSE.c
-                                                            .next_action_on.type)))
-    .values(next_action=bindparam("k_code"), next_action_on=bindparam("k_on")))
+# The version is raised by the column's own `onupdate`.
+_STORE_ACTION = (update(_COURSE).where(_COURSE.c.id == bindparam("k_id"),
+                                       _COURSE.c.version == bindparam("k_version"))
+                 .values(next_action=bindparam("k_code"), next_action_on=bindparam("k_on")))
 _EVENT_COLUMNS = [c.name for c in _AUDIT.c if c.name != "id"]
 _events = func.json_populate_recordset(literal_column("NULL::audit_event"),
                                        cast(bindparam("events", type_=Text), JSON)) \
@@ -82,22 +84,25 @@ def write(db: Session, writes: Writes) -> int | None:
     if connection.dialect.name == "postgresql":
         events = json.dumps(audit.claim_pending(db), default=str)
         statement = _together(writes.rma is not None, writes.cycle is not None,
-                              writes.course is not None)
+                              writes.course is not None)  # an issued RMA always has a course
         result = connection.execute(statement, request | _prefixed("r_", writes.rma or {})
                                     | (writes.cycle or {}) | (writes.course or {})
                                     | {"events": events})
         if writes.rma is None:
             return None
         if (rma_id := result.scalar()) is None:
-            raise LostRace("the cycle moved while the request was decided")
+            raise LostRace("the course or the cycle changed while the request was decided")
         return rma_id
-    if writes.cycle and connection.execute(_MOVE_CYCLE, writes.cycle).rowcount != 1:
-        raise LostRace("the cycle moved while the request was decided")
-    rma_id = connection.execute(_INSERT_RMA, _prefixed("r_", writes.rma)) \
-        .inserted_primary_key[0] if writes.rma else None
+    stored = connection.execute(_STORE_ACTION, writes.course).rowcount if writes.course else 0
+    rma_id = None
+    if writes.rma is not None:
+        if stored != 1:
+            raise LostRace("the course changed while the request was decided")
+        if writes.cycle and connection.execute(_MOVE_CYCLE, writes.cycle).rowcount != 1:
+            raise LostRace("the cycle moved while the request was decided")
+        rma_id = connection.execute(_INSERT_RMA, _prefixed("r_", writes.rma)) \
+            .inserted_primary_key[0]
     connection.execute(_INSERT_REQUEST, request | {"q_authorization_id": rma_id})
-    if writes.course:
-        connection.execute(_STORE_ACTION, writes.course)
     return rma_id
 
 
@@ -106,31 +111,30 @@ def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> Executab
     """A decision's writes as one PostgreSQL statement, built once per shape.
 
     The inserts and updates are data-modifying CTEs, which PostgreSQL runs to completion
-    whether or not the main query reads them, on one snapshot; foreign keys are checked at
+    whether or not the main query reads them, on one snapshot (an UPDATE that waited for a
+    row lock checks its condition again on the committed row); foreign keys are checked at
     the end of the statement. When an RMA is issued, every write depends on it: the RMA is
-    inserted from the cycle's compare-and-set (no row when the cycle moved meanwhile), the
-    request takes its id, and the events and the next action are written only with it; the
-    main query returns its id, or nothing. The audit events arrive as one JSON array (any
-    number of them, one statement shape).
+    inserted from the course's compare-and-set (and the cycle's, when it moves), so it gets
+    no row when either changed meanwhile; the request takes its id and the events are
+    written only with it; the main query returns its id, or nothing. The audit events
+    arrive as one JSON array (any number of them, one statement shape).
     """
     events = select(*_events.c)
-    action = _STORE_ACTION
     if not issued:
         writes = [insert(_AUDIT).from_select(_EVENT_COLUMNS, events),
-                  *([action] if action_changes else [])]
+                  *([_STORE_ACTION] if action_changes else [])]
         return _INSERT_REQUEST.add_cte(*_as_ctes(writes))
-    rma_values = select(*_RMA_VALUES.values())
-    if cycle_moves:
-        moved = _MOVE_CYCLE.returning(_CYCLE.c.id).cte("moved_cycle")
-        rma_values = rma_values.select_from(moved)
-    new_rma = insert(_RMA).from_select(list(_RMA_VALUES), rma_values) \
+    anchors = _STORE_ACTION.returning(_COURSE.c.id).cte("course_kept")
+    if cycle_moves:  # one row from each, or none
+        anchors = anchors.join(_MOVE_CYCLE.returning(_CYCLE.c.id).cte("cycle_moved"), true())
+    new_rma = insert(_RMA).from_select(
+        list(_RMA_VALUES), select(*_RMA_VALUES.values()).select_from(anchors)) \
         .returning(_RMA.c.id).cte("new_rma")
-    issued_now = exists(select(new_rma.c.id))
     request = select(*(new_rma.c.id if name == "authorization_id" else value
                        for name, value in _REQUEST_VALUES.items()))
     writes = [insert(_REQUEST).from_select(list(_REQUEST_VALUES), request),
-              insert(_AUDIT).from_select(_EVENT_COLUMNS, events.where(issued_now)),
-              *([action.where(issued_now)] if action_changes else [])]
+              insert(_AUDIT).from_select(_EVENT_COLUMNS,
+                                         events.where(exists(select(new_rma.c.id))))]
     return select(new_rma.c.id).add_cte(*_as_ctes(writes))
 
 

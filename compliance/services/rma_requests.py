@@ -200,7 +200,9 @@ def _save(db: Session, writes: Writes, reasons: list[dict], rows: CourseRecords 
           *, evaluated: bool = True, issued: IssuedRma | None = None,
           decided: Decision | None = None):
     """Record the request, its audit event and, for an evaluated course, its next action
-    (from `decided`, the denial of these very facts, when there is one).
+    (from `decided`, the denial of these very facts, when there is one). An issued RMA always
+    writes the course row: its compare-and-set on the version is what makes the decision
+    stand (see `decision_writes`).
 
     Returns the recorded request and the rows changed, whose ORM copies are now stale.
     """
@@ -212,10 +214,10 @@ def _save(db: Session, writes: Writes, reasons: list[dict], rows: CourseRecords 
     changed = []
     if rows is not None and evaluated:
         course = rows.course
-        if action := worklist.changed_action(rows, request["requested_at"], decided):
-            writes.course = {"k_id": course.id, "k_seen": course.next_action,
-                             "k_seen_on": course.next_action_on, "k_code": action.code,
-                             "k_on": action.on}
+        action = worklist.next_action(rows, request["requested_at"], decided)
+        if issued or (action.code, action.on) != (course.next_action, course.next_action_on):
+            writes.course = {"k_id": course.id, "k_version": course.version,
+                             "k_code": action.code, "k_on": action.on}
         changed = [(Course, course.id)] + ([(Cycle, rows.cycle.id)] if rows.cycle.id else [])
     rma_id = write(db, writes)
     code = rows.course.program if rows else None

@@ -93,17 +93,6 @@ def refresh(db: Session, course: Course, now: datetime) -> NextAction:
     return action
 
 
-def changed_action(rows: CourseRows, now: datetime,
-                   decided: Decision | None = None) -> NextAction | None:
-    """For a course read as plain records (stored with plain statements): its next action,
-    or None when the stored one is still right."""
-    action = next_action(rows, now, decided)
-    course = rows.course
-    if (action.code, action.on) == (course.next_action, course.next_action_on):
-        return None
-    return action
-
-
 # --- The worklist page and the daily refresh ------------------------------------------------
 
 SORTS = ("date", "name")
