@@ -1,4 +1,5 @@
-"""RMA requests, dispenses and reversals: thin views over `compliance.services.rma`."""
+"""RMA requests, dispenses and reversals: thin views over `compliance.services.rma_requests`
+and `compliance.services.rma`."""
 
 import re
 

@@ -2,8 +2,8 @@
 
 A pharmacy sees only what a fill needs (api.md, Scope): the patient's name and IDs, what
 still blocks the next fill and who must act; never contraception methods, test results or
-history. Every request goes through `services.rma`, which records it granted or not; each
-read of a patient or an RMA writes an audit event.
+history. Every request goes through `services.rma_requests`, which records it granted or not;
+each read of a patient or an RMA writes an audit event.
 """
 
 from dataclasses import replace
