@@ -80,6 +80,18 @@ def prune_login_attempts() -> None:
     click.echo(f"Deleted {count} old login attempts.")
 
 
+@maintenance_group.command("prune-idempotency-keys",
+                           help="Delete API idempotency keys older than their 24-hour "
+                                "retention (run daily).")
+def prune_idempotency_keys() -> None:
+    from compliance.api import idempotency
+
+    with Session(get_engine()) as db:
+        count = idempotency.prune(db, now=clock.now())
+        db.commit()
+    click.echo(f"Deleted {count} expired idempotency keys.")
+
+
 @maintenance_group.command("refresh-worklist",
                            help="Recompute every open course's next action (run daily: "
                                 "time alone moves windows and due dates).")

@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from compliance import create_app
+from compliance.api.idempotency import RETENTION
 from compliance.demo import DEMO_LOGINS, DEMO_PASSWORD, PATIENTS, demo_patient_id
-from compliance.models import LoginAttempt, PatientProfile, User
+from compliance.models import IdempotencyKey, LoginAttempt, PatientProfile, User
 from compliance.security.throttle import WINDOW
 from tests.conftest import MONDAY_NOON, sign_in
 
@@ -106,3 +107,20 @@ def test_prune_login_attempts_deletes_only_old_ones(app, db, frozen):
     again = run(app, "maintenance", "prune-login-attempts")
     assert "Deleted 0 old login attempts." in again.output
 
+
+
+def test_prune_idempotency_keys_deletes_only_expired_ones(app, db, factory, frozen):
+    """Does pruning delete keys older than 24 hours, keep the rest, and do nothing twice?"""
+    pharmacy = factory.pharmacy()
+    ages = {"a day and a second": RETENTION + timedelta(seconds=1), "a day": RETENTION,
+            "an hour": timedelta(hours=1)}
+    for label, age in ages.items():
+        db.add(IdempotencyKey(pharmacy_id=pharmacy.id, key=label, request_hash="0" * 64,
+                              created_at=MONDAY_NOON - age))
+    db.commit()
+    result = run(app, "maintenance", "prune-idempotency-keys")
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 expired idempotency keys." in result.output
+    db.rollback()
+    assert set(db.scalars(select(IdempotencyKey.key))) == {"a day", "an hour"}
+    assert "Deleted 0 expired" in run(app, "maintenance", "prune-idempotency-keys").output

@@ -4,7 +4,9 @@ The key is claimed first, with a unique insert in a short transaction of its own
 duplicate sent while the first is still being handled finds it `in_flight` (409). Once the
 request is answered, the answer is stored with the key; a request that failed (an
 exception or a 5xx) releases the key so the client can try again. Keys are remembered for
-`RETENTION`; one still `in_flight` after `LEASE` is taken to be abandoned by a dead worker.
+`RETENTION`: an older one found when claiming is forgotten there and then, and
+`flask maintenance prune-idempotency-keys` deletes the rest. One still `in_flight` after
+`LEASE` is taken to be abandoned by a dead worker.
 """
 
 import hashlib
@@ -73,30 +75,49 @@ def _fingerprint() -> str:
 def _claim(pharmacy_id: int, key: str, fingerprint: str, now: datetime) -> int | Response:
     """The id of the claimed key row, or the answer for a key already used."""
     with Session(get_engine()) as db:
-        db.execute(delete(IdempotencyKey).where(
-            IdempotencyKey.pharmacy_id == pharmacy_id,
-            IdempotencyKey.created_at < now - RETENTION))
-        db.commit()
-        row = IdempotencyKey(pharmacy_id=pharmacy_id, key=key, request_hash=fingerprint,
-                             created_at=now)
-        db.add(row)
-        try:
-            db.commit()
-            return row.id
-        except IntegrityError:
-            db.rollback()
-        first = db.scalar(select(IdempotencyKey).where(
-            IdempotencyKey.pharmacy_id == pharmacy_id, IdempotencyKey.key == key))
-        if first is None:  # released between our insert and this read: the client may retry
-            return _in_flight()
-        if first.request_hash != fingerprint:
-            return problem(422, f"This {HEADER} was already used for a different request; "
-                                "use a new key for a new request.", kind="idempotency-key-reused")
-        if first.state == KeyState.DONE:
-            return _replay(first)
-        if first.created_at < now - LEASE and _take_over(db, first, now):
-            return first.id
+        for _attempt in range(2):  # a second try only after forgetting an expired key
+            row = IdempotencyKey(pharmacy_id=pharmacy_id, key=key, request_hash=fingerprint,
+                                 created_at=now)
+            db.add(row)
+            try:
+                db.commit()
+                return row.id
+            except IntegrityError:
+                db.rollback()
+            first = db.scalar(select(IdempotencyKey).where(
+                IdempotencyKey.pharmacy_id == pharmacy_id, IdempotencyKey.key == key))
+            if first is None:  # released between our insert and this read: the client may retry
+                return _in_flight()
+            if first.created_at >= now - RETENTION:
+                return _answer_for(db, first, fingerprint, now)
+            _forget(db, first)
         return _in_flight()
+
+
+def _answer_for(db: Session, first: IdempotencyKey, fingerprint: str,
+                now: datetime) -> int | Response:
+    """A key in use: the stored answer, 422 for another body, or 409 while in flight."""
+    if first.request_hash != fingerprint:
+        return problem(422, f"This {HEADER} was already used for a different request; "
+                            "use a new key for a new request.", kind="idempotency-key-reused")
+    if first.state == KeyState.DONE:
+        return _replay(first)
+    if first.created_at < now - LEASE and _take_over(db, first, now):
+        return first.id
+    return _in_flight()
+
+
+def _forget(db: Session, row: IdempotencyKey) -> None:
+    """Delete a key older than the retention (compare-and-set: once, whoever does it)."""
+    db.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row.id,
+                                            IdempotencyKey.created_at == row.created_at))
+    db.commit()
+
+
+def prune(db: Session, *, now: datetime) -> int:
+    """Delete every key older than the retention; returns how many (not committed)."""
+    return db.execute(delete(IdempotencyKey).where(
+        IdempotencyKey.created_at < now - RETENTION)).rowcount
 
 
 def _take_over(db: Session, row: IdempotencyKey, now: datetime) -> bool:
