@@ -1,11 +1,12 @@
 """Does the one-statement read behind every RMA request give the rules exactly what the ORM
-rows give them, for a patient at every stage?"""
+rows give them, for a patient at every stage, and does a request store the next action a
+fresh look would find?"""
 
 import pytest
 from sqlalchemy import func, select
 
-from compliance.models import Course, Cycle, PatientProfile
-from compliance.services import course_records, worklist
+from compliance.models import Course, Cycle, PatientProfile, Pharmacy, PrescriberProfile
+from compliance.services import course_records, rma_requests, worklist
 from compliance.services.facts import load_rows
 from tests.conftest import MONDAY_NOON
 
@@ -56,3 +57,24 @@ def test_both_identifiers_must_match(db, demo, change):
         typed["born"] = patient.date_of_birth.replace(year=patient.date_of_birth.year - 1)
     assert course_records.read_for_request(db.connection(), typed["program_patient_id"],
                                            typed["born"]) is None
+
+
+def test_a_request_stores_the_next_action_a_fresh_look_finds(app, db, demo):
+    """After a granted or a denied request, is the worklist's stored next action the one a
+    fresh evaluation of the course finds (the request's own decision is reused for it)?"""
+    site = db.scalar(select(Pharmacy).where(Pharmacy.certification_status == "certified"))
+    granted = 0
+    with app.test_request_context():
+        for patient in demo:
+            prescriber = db.get(PrescriberProfile, patient.prescriber_id)
+            asked = rma_requests.request_rma(db, pharmacy=site, now=MONDAY_NOON, data={
+                "patient_id": patient.program_patient_id,
+                "patient_date_of_birth": patient.date_of_birth.isoformat(),
+                "prescriber_npi": prescriber.npi, "ndc": "0555-0101-02", "strength_mg": 40,
+                "quantity": 30, "days_supply": 30})
+            granted += asked.decision == "authorized"
+            course = _latest_course(db, patient)
+            fresh = worklist.next_action(load_rows(db, [course])[0], MONDAY_NOON)
+            assert (course.next_action, course.next_action_on) == (fresh.code, fresh.on), \
+                (patient.family_name, asked.decision)
+    assert granted >= 2

@@ -143,7 +143,7 @@ def _decide(db: Session, pharmacy, ask: RmaAsk, now: datetime, requested_by: int
         return _save(db, writes, [_reason(f.code, f.actor, f.message, f.eligible_on)
                                   for f in result.decision.unmet], rows, decided=result.decision)
     issued = _issue(writes, rows, ask, result.decision, now, moved_from=seen)
-    return _save(db, writes, [], rows, issued=issued)
+    return _save(db, writes, [], rows, issued=issued, decided=result.decision)
 
 
 def _issue(writes: Writes, rows: CourseRecords, ask: RmaAsk, decision: Decision,
@@ -200,7 +200,7 @@ def _save(db: Session, writes: Writes, reasons: list[dict], rows: CourseRecords 
           *, evaluated: bool = True, issued: IssuedRma | None = None,
           decided: Decision | None = None):
     """Record the request, its audit event and, for an evaluated course, its next action
-    (from `decided`, the denial of these very facts, when there is one). An issued RMA always
+    (from `decided`, the decision just made, when there is one). An issued RMA always
     writes the course row: its compare-and-set on the version is what makes the decision
     stand (see `decision_writes`).
 

@@ -49,8 +49,10 @@ ACTION_LABELS = {
 def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None) -> NextAction:
     """The one thing that moves this course forward, in plain words.
 
-    `decided`: a decision already made on these facts (a pharmacy's denied request), whose
-    prescriber's and patient's findings are the ones this would find; it is not made again.
+    `decided`: the decision on a pharmacy's request just made on these facts, so it is not
+    made again. Its prescriber's and patient's findings are the ones this would find, and a
+    granted one's do-not-dispense-after date is the open window's last day: the RMA it
+    issued changes only what the pharmacy's own checks read (the month's authorizations).
     """
     course, facts = rows.course, rows.facts()
     prog = program(course.program)
