@@ -8,6 +8,7 @@ that writes its own rows in one statement can take the pending events into it
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -70,13 +71,17 @@ def record(
     return entry
 
 
+def transitions(session: Session, object_type: str, object_id: Any) -> Callable:
+    """A state machine flow's `on_transition`: each transition it makes as an event
+    `<object_type>.<event>` with its source and destination states."""
+    return lambda t: record(session, f"{object_type}.{t.event}", object_type, object_id,
+                            summary={"state": [t.source, t.dest]})
+
+
 def claim_pending(session: Session) -> list[dict]:
     """The rows of the events still pending in the session's transaction, for the caller to
     insert in that transaction; the commit will not insert them again."""
-    held = session.info.get(_PENDING)
-    if held is None or held[0] is not session.get_transaction():
-        return []
-    claimed = [entry for entry in held[1] if entry.state == EntryState.PENDING]
+    claimed = [entry for entry in _held(session) if entry.state == EntryState.PENDING]
     for entry in claimed:
         entry.state = EntryState.INSERTED
     return [entry.values for entry in claimed]
@@ -84,9 +89,7 @@ def claim_pending(session: Session) -> list[dict]:
 
 def has_pending(session: Session) -> bool:
     """Whether the session's transaction holds events its commit would still write."""
-    held = session.info.get(_PENDING)
-    return held is not None and held[0] is session.get_transaction() and \
-        any(entry.state == EntryState.PENDING for entry in held[1])
+    return any(entry.state == EntryState.PENDING for entry in _held(session))
 
 
 def changes(old: dict, new: dict) -> dict:
@@ -105,6 +108,12 @@ def _current_actor() -> tuple[int | None, str]:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id, current_user.role
     return None, "anonymous" if has_request_context() else "system"
+
+
+def _held(session: Session) -> list[Entry]:
+    """The entries of the session's open transaction (none when it holds none)."""
+    held = session.info.get(_PENDING)
+    return held[1] if held is not None and held[0] is session.get_transaction() else []
 
 
 def _pending(session: Session) -> list[Entry]:

@@ -1,6 +1,8 @@
 """Does a pharmacy get exactly one RMA per month, one fill per RMA, and a reason for every
 "no"?"""
 
+import copy
+
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -60,50 +62,59 @@ def test_denials_name_what_is_wrong(ready, db, override, code):
     assert code in [r["code"] for r in request.reasons]
 
 
-def test_a_request_overtaken_while_deciding_decides_again(ready, db, engine, monkeypatch):
+@pytest.fixture
+def overtake(monkeypatch):
+    """overtake(change) runs `change(rows)` once, right after a request's first read, as a
+    concurrent commit would; returns the rows each read gave, as they were read."""
+    read, reads = course_records.read_for_request, []
+
+    def start(change):
+        def overtaken(connection, *args):
+            rows = read(connection, *args)
+            if not reads:
+                change(rows)
+            reads.append(copy.deepcopy(rows))  # the decision moves its records on
+            return rows
+
+        monkeypatch.setattr(course_records, "read_for_request", overtaken)
+        return reads
+
+    return start
+
+
+def test_a_request_overtaken_while_deciding_decides_again(ready, db, engine, overtake):
     """If the month changes between the read and the write (here another change sets its
     state back), does the request decide again on fresh rows rather than write over it?"""
     world, pharmacy = ready
-    read, reads = course_records.read_for_request, []
 
-    def overtaken(connection, *args):
-        rows = read(connection, *args)
-        if not reads:
-            with engine.begin() as other:
-                other.execute(update(Cycle).where(Cycle.id == rows.cycle.id)
-                              .values(state="prescriber_confirmed"))
-        reads.append(rows.cycle.state)
-        return rows
+    def set_back(rows):
+        with engine.begin() as other:
+            other.execute(update(Cycle).where(Cycle.id == rows.cycle.id)
+                          .values(state="prescriber_confirmed"))
 
-    monkeypatch.setattr(course_records, "read_for_request", overtaken)
+    reads = overtake(set_back)
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
-    assert reads == ["patient_attested", "prescriber_confirmed"]
+    assert [rows.cycle.state for rows in reads] == ["patient_attested", "prescriber_confirmed"]
     assert request.decision == "authorized", request.reasons
     assert db.scalar(select(func.count()).select_from(Authorization)) == 1
 
 
-def test_a_positive_test_committed_while_deciding_stops_the_rma(ready, db, engine,
-                                                                monkeypatch):
+def test_a_positive_test_committed_while_deciding_stops_the_rma(ready, db, engine, overtake):
     """If a positive test suspends the course between the request's read and its write, is
     the request decided again and denied, with no RMA issued?"""
     world, pharmacy = ready
-    read, reads = course_records.read_for_request, []
 
-    def overtaken(connection, *args):
-        rows = read(connection, *args)
-        if not reads:
-            with Session(engine, expire_on_commit=False) as other:
-                courses.record_test(
-                    other, course=other.get(Course, world.course.id), now=at(20),
-                    today=local(20), entered_by=world.prescriber_user.id,
-                    data={"kind": "monthly", "specimen_on": local(20), "result": "positive",
-                          "setting": "laboratory"})
-        reads.append(rows.course.state)
-        return rows
+    def positive_test(_rows):
+        with Session(engine, expire_on_commit=False) as other:
+            courses.record_test(
+                other, course=other.get(Course, world.course.id), now=at(20),
+                today=local(20), entered_by=world.prescriber_user.id,
+                data={"kind": "monthly", "specimen_on": local(20), "result": "positive",
+                      "setting": "laboratory"})
 
-    monkeypatch.setattr(course_records, "read_for_request", overtaken)
+    reads = overtake(positive_test)
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
-    assert reads == ["qualifying", "suspended"]
+    assert [rows.course.state for rows in reads] == ["qualifying", "suspended"]
     assert request.decision == "denied"
     assert "POSITIVE_PREGNANCY_TEST" in [r["code"] for r in request.reasons]
     assert db.scalar(select(func.count()).select_from(Authorization)) == 0

@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 from compliance import audit
 from compliance.models import ApiKey, Pharmacy
 from compliance.services.errors import Refused
-from compliance.services.records import columns, record
+from compliance.services.records import labelled, record
 
 KEY_PREFIX = "rems"
+KEY_FIELDS = ("id", "prefix", "secret_hash", "revoked_at", "last_used_at")
 PHARMACY_FIELDS = ("id", "name", "certification_status", "certified_on",
                    "certification_expires_on")
 _KEY, _PHARMACY = ApiKey.__table__, Pharmacy.__table__
-_CALLER = (select(_KEY.c.id, _KEY.c.prefix, _KEY.c.secret_hash, _KEY.c.revoked_at,
-                  _KEY.c.last_used_at, *columns(_PHARMACY, PHARMACY_FIELDS))
+_CALLER = (select(*labelled("key", _KEY, KEY_FIELDS),
+                  *labelled("pharmacy", _PHARMACY, PHARMACY_FIELDS))
            .join(_PHARMACY, _PHARMACY.c.id == _KEY.c.pharmacy_id)
            .where(_KEY.c.prefix == bindparam("prefix")))
 
@@ -84,12 +85,13 @@ def authenticate(db: Session, presented: str) -> Caller | None:
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     row = db.connection().execute(_CALLER, {"prefix": parts[1]}).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, _digest(parts[2])):
+    key = row and record(row, "key", KEY_FIELDS)
+    if not key or not hmac.compare_digest(key.secret_hash, _digest(parts[2])):
         return None
-    if row.revoked_at is not None:
+    if key.revoked_at is not None:
         return None
-    return Caller(row._mapping[_KEY.c.id], row.prefix, row.last_used_at,
-                  record(row, _PHARMACY, PHARMACY_FIELDS))
+    return Caller(key.id, key.prefix, key.last_used_at,
+                  record(row, "pharmacy", PHARMACY_FIELDS))
 
 
 def _digest(secret: str) -> str:

@@ -45,6 +45,7 @@ from compliance.models import (
 )
 from compliance.models.types import UTCDateTime
 from compliance.services.facts import CourseRows, current_cycle
+from compliance.services.records import labelled, record
 
 _PATIENT, _PRESCRIBER = PatientProfile.__table__, PrescriberProfile.__table__
 _COURSE, _CYCLE, _RMA = Course.__table__, Cycle.__table__, Authorization.__table__
@@ -61,8 +62,8 @@ _SUBJECT_FIELDS = {
 
 _newer = _COURSE.alias("newer")
 _SUBJECT = (
-    select(*(table.c[name].label(f"{prefix}_{name}")
-             for prefix, (table, names) in _SUBJECT_FIELDS.items() for name in names))
+    select(*(column for prefix, (table, names) in _SUBJECT_FIELDS.items()
+             for column in labelled(prefix, table, names)))
     .select_from(_PATIENT.join(_PRESCRIBER, _PRESCRIBER.c.id == _PATIENT.c.prescriber_id)
                  .join(_COURSE, _COURSE.c.patient_id == _PATIENT.c.id))
     .where(_PATIENT.c.program_patient_id == bindparam("patient_id"),
@@ -140,8 +141,7 @@ def read_for_request(connection: Connection, program_patient_id: str,
             by_kind[row.kind].append(_unpacked(row))
     latest = by_kind["cycle"][0] if by_kind["cycle"] else None
     cycle = current_cycle(latest)
-    subject = {prefix: SimpleNamespace(**{name: rows[0]._mapping[f"{prefix}_{name}"]
-                                          for name in names})
+    subject = {prefix: record(rows[0], prefix, names)
                for prefix, (_table, names) in _SUBJECT_FIELDS.items()}
     return CourseRecords(
         **subject, methods=by_kind["method"], tests=by_kind["test"], cycle=cycle,

@@ -226,9 +226,8 @@ def fire(db: Session, course: Course, event: CourseEvent, now: datetime) -> None
     """Move the course through its machine; a refusal carries the rules' findings."""
     rows = load_rows(db, [course])[0]
     context = Context(rows.facts(), program(course.program), now)
-    result = CourseFlow(course, on_transition=lambda t: audit.record(
-        db, f"course.{t.event}", "course", course.id,
-        summary={"state": [t.source, t.dest]})).fire(event, context)
+    result = CourseFlow(course, on_transition=audit.transitions(db, "course", course.id)) \
+        .fire(event, context)
     if not result.accepted:
         raise Refused(" ".join(f.message for f in result.findings if not f.met))
 

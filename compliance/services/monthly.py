@@ -151,8 +151,7 @@ def _cycle_awaiting_patient(db: Session, course: Course) -> Cycle:
 
 def _fire(db, course, cycle, event, rows, now):
     context = Context(rows.facts(), program(course.program), now)
-    flow = CycleFlow(cycle, on_transition=lambda t: audit.record(
-        db, f"cycle.{t.event}", "cycle", cycle.id, summary={"state": [t.source, t.dest]}))
+    flow = CycleFlow(cycle, on_transition=audit.transitions(db, "cycle", cycle.id))
     try:
         return flow.fire(event, context)
     except InvalidTransition:

@@ -1,23 +1,24 @@
 """Plain records: a row's columns by name, for the paths that run on every API call.
 
 Those paths read a handful of rows from several tables in one query and never change them
-through the ORM, so ORM objects would cost more than the work itself. A record has the
-same attribute names as the table's model, so code that reads rows (the facts builders,
-the certification checks) takes either.
+through the ORM, so ORM objects would cost more than the work itself. Each table's columns
+are selected under a prefix (`course_state`), and a record gives them back under their own
+names, so code that reads rows (the facts builders, the certification checks) takes either
+a record or the model.
 """
 
 from collections.abc import Sequence
 from types import SimpleNamespace
 
-from sqlalchemy import Column, Row, Table
+from sqlalchemy import Label, Row, Table
 
 
-def columns(table: Table, names: Sequence[str]) -> list[Column]:
-    """The named columns of `table`, to select alongside other tables' columns."""
-    return [table.c[name] for name in names]
+def labelled(prefix: str, table: Table, names: Sequence[str]) -> list[Label]:
+    """The named columns of `table`, selected as `<prefix>_<name>`."""
+    return [table.c[name].label(f"{prefix}_{name}") for name in names]
 
 
-def record(row: Row, table: Table, names: Sequence[str]) -> SimpleNamespace:
-    """The named columns of `table` out of a row that joined several tables."""
+def record(row: Row, prefix: str, names: Sequence[str]) -> SimpleNamespace:
+    """The columns selected by `labelled(prefix, ...)`, under their own names."""
     mapping = row._mapping
-    return SimpleNamespace(**{name: mapping[table.c[name]] for name in names})
+    return SimpleNamespace(**{name: mapping[f"{prefix}_{name}"] for name in names})

@@ -21,7 +21,6 @@ from compliance.services import courses, worklist
 from compliance.services.errors import Conflict, NotFound, Refused, validated
 from compliance.services.facts import authorization_fact, load_rows
 from compliance.services.retries import in_retried_transaction
-from compliance.services.rma_requests import audit_transition
 from workflows.facts import DispenseFacts
 from workflows.flow import Context, InvalidTransition
 from workflows.machines import CourseEvent, CourseState, CycleEvent, CycleFlow
@@ -132,7 +131,8 @@ def _fire_cycle(db: Session, rma: Authorization, event: CycleEvent, now: datetim
     context = Context(facts, program(rma.program), now, authorization=authorization_fact(rma),
                       dispense=dispense)
     try:
-        result = CycleFlow(cycle, on_transition=audit_transition(db, cycle)).fire(event, context)
+        result = CycleFlow(cycle, on_transition=audit.transitions(db, "cycle", cycle.id)) \
+            .fire(event, context)
     except InvalidTransition:
         return ()  # the cycle already moved on (e.g. a new month): the RMA's own state rules
     return tuple(f for f in result.findings if not f.met) if not result.accepted else ()

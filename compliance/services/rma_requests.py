@@ -192,7 +192,7 @@ def _kept(db: Session, connection: Connection, rows: CourseRecords, now: datetim
                 "course_id": rows.course.id, "opened_at": now,
                 "prescriber_signature_id": None, "patient_signature_id": None,
             }).inserted_primary_key[0]
-        audit_transition(db, cycle)(change)
+        audit.transitions(db, "cycle", cycle.id)(change)
     return transition
 
 
@@ -241,9 +241,3 @@ def _version_in_force(code: str | None, instant: datetime) -> str | None:
 def _reason(code: str, actor, message: str, eligible_on=None) -> dict:
     return {"code": str(code), "actor": str(actor) if actor else None, "message": message,
             "eligible_on": eligible_on.isoformat() if eligible_on else None}
-
-
-def audit_transition(db: Session, cycle) -> Callable:
-    """The cycle's transitions as audit events, in the transaction that makes them."""
-    return lambda t: audit.record(db, f"cycle.{t.event}", "cycle", cycle.id,
-                                  summary={"state": [t.source, t.dest]})
