@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.models import ApiKey, Pharmacy
+from compliance.services.driver_statements import DriverStatement
 from compliance.services.errors import Refused
 from compliance.services.records import labelled, record
 
@@ -22,10 +23,10 @@ KEY_FIELDS = ("id", "prefix", "secret_hash", "revoked_at", "last_used_at")
 PHARMACY_FIELDS = ("id", "name", "certification_status", "certified_on",
                    "certification_expires_on")
 _KEY, _PHARMACY = ApiKey.__table__, Pharmacy.__table__
-_CALLER = (select(*labelled("key", _KEY, KEY_FIELDS),
-                  *labelled("pharmacy", _PHARMACY, PHARMACY_FIELDS))
-           .join(_PHARMACY, _PHARMACY.c.id == _KEY.c.pharmacy_id)
-           .where(_KEY.c.prefix == bindparam("prefix")))
+_CALLER = DriverStatement(
+    select(*labelled("key", _KEY, KEY_FIELDS), *labelled("pharmacy", _PHARMACY, PHARMACY_FIELDS))
+    .join(_PHARMACY, _PHARMACY.c.id == _KEY.c.pharmacy_id)
+    .where(_KEY.c.prefix == bindparam("prefix")))
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def authenticate(db: Session, presented: str) -> Caller | None:
     parts = (presented or "").split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    row = db.connection().execute(_CALLER, {"prefix": parts[1]}).first()
+    row = _CALLER.first(db.connection(), {"prefix": parts[1]})
     key = row and record(row, "key", KEY_FIELDS)
     if not key or not hmac.compare_digest(key.secret_hash, _digest(parts[2])):
         return None

@@ -7,7 +7,8 @@ rules read: the latest cycle and its RMAs, the methods, the tests and the fills,
 columns. One statement reads one snapshot, so the facts are consistent; nothing is locked:
 the decision's writes compare and set the course's version and the cycle's state (see
 `decision_writes`). This runs for
-every RMA request, so it costs one round trip and builds no ORM objects. `facts.load_rows`
+every RMA request, so it costs one round trip, builds no ORM objects and goes through the
+driver's cursor (`driver_statements`). `facts.load_rows`
 gives the same `CourseRows` for ORM rows (a test holds both to the same facts).
 """
 
@@ -21,7 +22,6 @@ from sqlalchemy import (
     Connection,
     Date,
     Integer,
-    Row,
     Select,
     String,
     bindparam,
@@ -44,6 +44,7 @@ from compliance.models import (
     PrescriberProfile,
 )
 from compliance.models.types import UTCDateTime
+from compliance.services.driver_statements import DriverStatement
 from compliance.services.facts import CourseRows, current_cycle
 from compliance.services.records import labelled, record
 
@@ -117,8 +118,9 @@ _facts = union_all(
     *(_branch(kind, lambda t: t.c.course_id == _course_id)
       for kind in ("method", "test", "dispense")),
 ).subquery("facts")
-_READ = (select(_SUBJECT, _facts).select_from(_SUBJECT.outerjoin(_facts, true()))
-         .order_by(_facts.c.kind, _facts.c.first_day, _facts.c.id))
+_READ = DriverStatement(
+    select(_SUBJECT, _facts).select_from(_SUBJECT.outerjoin(_facts, true()))
+    .order_by(_facts.c.kind, _facts.c.first_day, _facts.c.id))
 
 
 @dataclass
@@ -132,13 +134,13 @@ def read_for_request(connection: Connection, program_patient_id: str,
                      born: date) -> CourseRecords | None:
     """The patient's latest course with every row the rules read; None when no patient has
     both this program ID and this date of birth."""
-    rows = connection.execute(_READ, {"patient_id": program_patient_id, "born": born}).all()
+    rows = _READ.rows(connection, {"patient_id": program_patient_id, "born": born})
     if not rows:
         return None
     by_kind = {kind: [] for kind in _LAYOUT}
     for row in rows:
-        if row.kind is not None:
-            by_kind[row.kind].append(_unpacked(row))
+        if row["kind"] is not None:
+            by_kind[row["kind"]].append(_unpacked(row))
     latest = by_kind["cycle"][0] if by_kind["cycle"] else None
     cycle = current_cycle(latest)
     subject = {prefix: record(rows[0], prefix, names)
@@ -149,9 +151,7 @@ def read_for_request(connection: Connection, program_patient_id: str,
         cycle_count=latest.number if latest else 0)
 
 
-def _unpacked(row: Row) -> SimpleNamespace:
+def _unpacked(row: dict) -> SimpleNamespace:
     """A layout row back as a record with its table's column names."""
-    mapping = row._mapping
-    _table, placed = _LAYOUT[row.kind]
-    return SimpleNamespace(id=row.id, **{column: mapping[slot]
-                                         for column, slot in placed.items()})
+    _table, placed = _LAYOUT[row["kind"]]
+    return SimpleNamespace(id=row["id"], **{column: row[slot] for column, slot in placed.items()})

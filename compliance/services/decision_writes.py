@@ -11,7 +11,8 @@ happens. A denial stores its next action only over the version it read.
 
 SQLite runs in the process, where a round trip costs nothing: the statements go one by one
 and the audit events at the commit. On PostgreSQL they go as one statement, the pending
-audit events included, so the decision costs one round trip (`_together`).
+audit events included, through the driver's cursor (`driver_statements`), so the decision
+costs one round trip (`_together`).
 """
 
 import json
@@ -20,7 +21,6 @@ from functools import cache
 
 from sqlalchemy import (
     JSON,
-    Executable,
     Table,
     Text,
     bindparam,
@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.models import AuditEvent, Authorization, Course, Cycle, RmaRequest
+from compliance.services.driver_statements import DriverStatement
 from compliance.services.retries import LostRace
 
 _REQUEST, _RMA, _CYCLE = RmaRequest.__table__, Authorization.__table__, Cycle.__table__
@@ -85,14 +86,14 @@ def write(db: Session, writes: Writes) -> int | None:
         events = json.dumps(audit.claim_pending(db), default=str)
         statement = _together(writes.rma is not None, writes.cycle is not None,
                               writes.course is not None)  # an issued RMA always has a course
-        result = connection.execute(statement, request | _prefixed("r_", writes.rma or {})
-                                    | (writes.cycle or {}) | (writes.course or {})
-                                    | {"events": events})
+        issued = statement.first(connection, request | _prefixed("r_", writes.rma or {})
+                                 | (writes.cycle or {}) | (writes.course or {})
+                                 | {"events": events})
         if writes.rma is None:
             return None
-        if (rma_id := result.scalar()) is None:
+        if issued is None:
             raise LostRace("the course or the cycle changed while the request was decided")
-        return rma_id
+        return issued["id"]
     stored = connection.execute(_STORE_ACTION, writes.course).rowcount if writes.course else 0
     rma_id = None
     if writes.rma is not None:
@@ -107,7 +108,7 @@ def write(db: Session, writes: Writes) -> int | None:
 
 
 @cache
-def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> Executable:
+def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> DriverStatement:
     """A decision's writes as one PostgreSQL statement, built once per shape.
 
     The inserts and updates are data-modifying CTEs, which PostgreSQL runs to completion
@@ -123,7 +124,7 @@ def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> Executab
     if not issued:
         writes = [insert(_AUDIT).from_select(_EVENT_COLUMNS, events),
                   *([_STORE_ACTION] if action_changes else [])]
-        return _INSERT_REQUEST.add_cte(*_as_ctes(writes))
+        return DriverStatement(_INSERT_REQUEST.add_cte(*_as_ctes(writes)))
     anchors = _STORE_ACTION.returning(_COURSE.c.id).cte("course_kept")
     if cycle_moves:  # one row from each, or none
         anchors = anchors.join(_MOVE_CYCLE.returning(_CYCLE.c.id).cte("cycle_moved"), true())
@@ -135,7 +136,7 @@ def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> Executab
     writes = [insert(_REQUEST).from_select(list(_REQUEST_VALUES), request),
               insert(_AUDIT).from_select(_EVENT_COLUMNS,
                                          events.where(exists(select(new_rma.c.id))))]
-    return select(new_rma.c.id).add_cte(*_as_ctes(writes))
+    return DriverStatement(select(new_rma.c.id).add_cte(*_as_ctes(writes)))
 
 
 def _as_ctes(statements: list) -> list:

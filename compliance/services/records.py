@@ -7,10 +7,10 @@ names, so code that reads rows (the facts builders, the certification checks) ta
 a record or the model.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 
-from sqlalchemy import Label, Row, Table
+from sqlalchemy import Label, Table
 
 
 def labelled(prefix: str, table: Table, names: Sequence[str]) -> list[Label]:
@@ -18,7 +18,6 @@ def labelled(prefix: str, table: Table, names: Sequence[str]) -> list[Label]:
     return [table.c[name].label(f"{prefix}_{name}") for name in names]
 
 
-def record(row: Row, prefix: str, names: Sequence[str]) -> SimpleNamespace:
+def record(row: Mapping, prefix: str, names: Sequence[str]) -> SimpleNamespace:
     """The columns selected by `labelled(prefix, ...)`, under their own names."""
-    mapping = row._mapping
-    return SimpleNamespace(**{name: mapping[f"{prefix}_{name}"] for name in names})
+    return SimpleNamespace(**{name: row[f"{prefix}_{name}"] for name in names})

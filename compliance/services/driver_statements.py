@@ -1,0 +1,100 @@
+"""Statements that run on every API call, sent through the driver's cursor.
+
+Three statements run for each RMA request: the key lookup, the course read and the
+decision's writes. Through `Connection.execute`, SQLAlchemy and the driver rebuild for
+each call what never changes for a statement of fixed shape: the cursor's column
+descriptions, the result's metadata, a wrapper per row. For the course read, with its
+thirty-odd columns, that costs three times the driver's own work. A `DriverStatement`
+does it once per dialect: it compiles the Core statement and looks up SQLAlchemy's own
+bind and result processors for its columns, so values convert exactly as they do through
+`Connection.execute`; each call then runs the SQL on the cursor of the connection's
+transaction. Column defaults computed in Python are not: a statement that would need one
+is refused when first run. A driver error comes back as SQLAlchemy's exception (an `IntegrityError`
+for a unique violation, an `OperationalError` for a serialization failure), so retries
+and error pages treat it as they treat any other.
+
+What the engine's `before_cursor_execute` listeners see, they do not see here.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy.exc import DBAPIError
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positions: tuple[str, ...] | None  # the order of the parameters, for a positional driver
+    compiled: Any
+    binds: dict[str, Callable]
+    names: tuple[str, ...]
+    results: tuple[tuple[int, Callable], ...]
+
+
+class DriverStatement:
+    """A Core statement of fixed shape, compiled once per dialect, run on the cursor."""
+
+    def __init__(self, statement: Executable) -> None:
+        self._statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def rows(self, connection: Connection, params: dict) -> list[dict]:
+        """Run the statement in the connection's transaction; its rows as dicts by column."""
+        compiled = self._compiled_for(connection.dialect)
+        values = compiled.compiled.construct_params(params)
+        for name, processor in compiled.binds.items():
+            values[name] = processor(values[name])
+        if compiled.positions is not None:
+            values = tuple(values[name] for name in compiled.positions)
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, values)
+            found = cursor.fetchall() if compiled.names else []
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise _translated(connection, compiled.sql, values, exc) from exc
+        finally:
+            cursor.close()
+        return [_converted(row, compiled) for row in found]
+
+    def first(self, connection: Connection, params: dict) -> dict | None:
+        """The first row, or None."""
+        found = self.rows(connection, params)
+        return found[0] if found else None
+
+    def _compiled_for(self, dialect: Dialect) -> _Compiled:
+        if (known := self._by_dialect.get(dialect.name)) is not None:
+            return known
+        compiled = self._statement.compile(dialect=dialect)
+        if defaulted := [c.name for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]:
+            raise ValueError(f"bind a value for {', '.join(defaulted)}: column defaults are "
+                             "computed by Connection.execute, not here")
+        binds = {name: processor for name, bind in compiled.binds.items()
+                 if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))}
+        columns = list(self._statement.exported_columns)
+        results = tuple((index, processor) for index, column in enumerate(columns)
+                        if (processor := column.type.dialect_impl(dialect)
+                            .result_processor(dialect, None)))
+        made = _Compiled(str(compiled), tuple(compiled.positiontup)
+                         if compiled.positional else None, compiled, binds,
+                         tuple(column.key for column in columns), results)
+        self._by_dialect[dialect.name] = made
+        return made
+
+
+def _converted(row: tuple, compiled: _Compiled) -> dict:
+    if compiled.results:
+        row = list(row)
+        for index, processor in compiled.results:
+            row[index] = processor(row[index])
+    return dict(zip(compiled.names, row, strict=True))
+
+
+def _translated(connection: Connection, sql: str, values, exc: Exception) -> DBAPIError:
+    """The driver's error as SQLAlchemy's; a lost connection is dropped from the pool."""
+    dialect = connection.dialect
+    if dialect.is_disconnect(exc, connection.connection.dbapi_connection, None):
+        connection.invalidate(exc)
+    return DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect)
