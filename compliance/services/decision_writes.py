@@ -21,7 +21,6 @@ from functools import cache
 
 from sqlalchemy import (
     JSON,
-    Table,
     Text,
     bindparam,
     cast,
@@ -37,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.models import AuditEvent, Authorization, Course, Cycle, RmaRequest
-from compliance.services.driver_statements import DriverStatement
+from compliance.services.driver_statements import DriverStatement, bound
 from compliance.services.retries import LostRace
 
 _REQUEST, _RMA, _CYCLE = RmaRequest.__table__, Authorization.__table__, Cycle.__table__
@@ -55,14 +54,8 @@ class Writes:
     course: dict | None = None
 
 
-def _bound(table: Table, prefix: str, generated: tuple[str, ...] = ("id",)) -> dict:
-    """Every column but the generated ones as a bind parameter named `prefix` + name."""
-    return {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.c
-            if c.name not in generated}
-
-
-_REQUEST_VALUES = _bound(_REQUEST, "q_", generated=())
-_RMA_VALUES = _bound(_RMA, "r_")
+_REQUEST_VALUES = bound(_REQUEST, "q_", generated=())
+_RMA_VALUES = bound(_RMA, "r_")
 _INSERT_REQUEST = insert(_REQUEST).values(_REQUEST_VALUES)
 _INSERT_RMA = insert(_RMA).values(_RMA_VALUES)
 _MOVE_CYCLE = (update(_CYCLE).where(_CYCLE.c.id == bindparam("y_id"),

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy import BindParameter, Connection, Dialect, Executable, Table, bindparam
 from sqlalchemy.exc import DBAPIError
 
 
@@ -82,6 +82,14 @@ class DriverStatement:
                          tuple(column.key for column in columns), results)
         self._by_dialect[dialect.name] = made
         return made
+
+
+def bound(table: Table, prefix: str = "", generated: tuple[str, ...] = ("id",)
+          ) -> dict[str, BindParameter]:
+    """Every column but the generated ones as a bind parameter named `prefix` + name: the
+    values of an insert that leaves no column to a default."""
+    return {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.c
+            if c.name not in generated}
 
 
 def _converted(row: tuple, compiled: _Compiled) -> dict:

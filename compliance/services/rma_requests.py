@@ -26,6 +26,7 @@ from compliance.programs import program
 from compliance.services import course_records, worklist
 from compliance.services.course_records import CourseRecords
 from compliance.services.decision_writes import Writes, write
+from compliance.services.driver_statements import DriverStatement, bound
 from compliance.services.errors import validated
 from compliance.services.facts import pharmacy_certification
 from compliance.services.retries import in_retried_transaction
@@ -39,7 +40,7 @@ from workflows.programs import program_version_for
 
 _REQUEST, _RMA, _CYCLE = RmaRequest.__table__, Authorization.__table__, Cycle.__table__
 _PATIENT = PatientProfile.__table__
-_INSERT_CYCLE = insert(_CYCLE)
+_INSERT_CYCLE = DriverStatement(insert(_CYCLE).values(bound(_CYCLE)).returning(_CYCLE.c.id))
 _RECORDED = (
     select(_REQUEST.c.id, _REQUEST.c.decision, _REQUEST.c.reasons, _REQUEST.c.requested_at,
            _REQUEST.c.authorization_id, _PATIENT.c.program_patient_id, _PATIENT.c.program,
@@ -188,10 +189,10 @@ def _kept(db: Session, connection: Connection, rows: CourseRecords, now: datetim
         cycle = rows.cycle
         if cycle.id is None:
             values = {name: value for name, value in vars(cycle).items() if name != "id"}
-            cycle.id = connection.execute(_INSERT_CYCLE, values | {
+            cycle.id = _INSERT_CYCLE.first(connection, values | {
                 "course_id": rows.course.id, "opened_at": now,
                 "prescriber_signature_id": None, "patient_signature_id": None,
-            }).inserted_primary_key[0]
+            })["id"]
         audit.transitions(db, "cycle", cycle.id)(change)
     return transition
 
