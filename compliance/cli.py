@@ -1,7 +1,7 @@
-"""`flask` commands for operators: migrations, demo data, housekeeping."""
+"""`flask` commands for operators: migrations, demo data, housekeeping, the audit chain."""
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_group)
     app.cli.add_command(maintenance_group)
     app.cli.add_command(api_keys_group)
+    app.cli.add_command(audit_group)
 
 
 @click.group("db", cls=AppGroup, help="Database schema (Alembic migrations).")
@@ -53,8 +54,6 @@ def demo_group() -> None:
 
 @demo_group.command("load", help="Load the demo accounts; running it again changes nothing.")
 def demo_load() -> None:
-    from flask import current_app
-
     from compliance.demo import load_demo
 
     if current_app.config["ENV_NAME"] == "production":
@@ -114,6 +113,45 @@ def expire_rmas() -> None:
     with Session(get_engine(), expire_on_commit=False) as db:
         count = rma.expire_overdue(db, now=clock.now())
     click.echo(f"Expired {count} unused RMAs past their DNDPA date.")
+
+
+@click.group("audit", cls=AppGroup, help="The audit log's hash chain.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("seal", help="Chain every audit event not sealed yet (run every minute; "
+                                  "idempotent).")
+def audit_seal() -> None:
+    from compliance.services import audit_chain
+
+    with Session(get_engine()) as db:
+        count = audit_chain.seal(db, _audit_key(), now=clock.now())
+        click.echo(f"Sealed {count} audit events; {_head(audit_chain.head(db))}.")
+
+
+@audit_group.command("verify", help="Check every seal; name the first broken event "
+                                    "(exit status 1).")
+def audit_verify() -> None:
+    from compliance.services import audit_chain
+
+    with Session(get_engine()) as db:
+        verdict = audit_chain.verify(db, _audit_key())
+    if not verdict.intact:
+        raise click.ClickException(
+            f"The audit chain is broken at event #{verdict.broken_event}: {verdict.reason}. "
+            f"{verdict.sealed} events before it are intact.")
+    click.echo(f"The audit chain is intact: {verdict.sealed} events sealed, "
+               f"{verdict.awaiting} awaiting a seal; {_head(verdict.head)}.")
+
+
+def _audit_key() -> bytes:
+    return current_app.config["AUDIT_KEY"].encode()
+
+
+def _head(head: tuple[int, str] | None) -> str:
+    """The chain's end, for an operator to note outside the database."""
+    return f"head: seal #{head[0]} {head[1]}" if head else "no seals yet"
 
 
 @click.group("api-keys", cls=AppGroup, help="Bearer keys for pharmacy systems.")

@@ -4,6 +4,8 @@ Every setting a deployment may change is read here and nowhere else, so the READ
 configuration table has one source.
 """
 
+import hashlib
+import hmac
 import os
 import secrets
 from datetime import date, timedelta
@@ -32,10 +34,12 @@ def load_config(
         raise ConfigurationError(f"COMPLIANCE_ENV must be one of {', '.join(ENVIRONMENTS)}")
     read = _Reader(env)
     absolute = read.positive_int("SESSION_ABSOLUTE_HOURS", 12)
+    secret_key = overrides.get("SECRET_KEY") or _secret_key(mode, instance_path, env)
     return {
         "ENV_NAME": mode,
         "DEBUG": False,
-        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(mode, instance_path, env),
+        "SECRET_KEY": secret_key,
+        "AUDIT_KEY": env.get("AUDIT_KEY") or _derived_key(secret_key, "audit chain"),
         "DATABASE_URL": env.get(
             "DATABASE_URL", f"sqlite:///{instance_path / 'compliance.db'}"
         ),
@@ -57,6 +61,12 @@ def load_config(
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
     } | overrides
+
+
+def _derived_key(secret_key: str, purpose: str) -> str:
+    """A key for one purpose from the signing key, so one secret suffices to start; a
+    deployment that may rotate `SECRET_KEY` sets the purpose's own key instead."""
+    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
 def _secret_key(mode: str, instance_path: Path, env) -> str:

@@ -25,6 +25,7 @@ import compliance.web  # noqa: F401  (views import lazily; one first imported un
 from compliance import create_app
 from compliance.db import make_engine
 from compliance.identifiers import npi_with_check_digit
+from compliance.models.audit import APPEND_ONLY_TABLES
 from compliance.security import passwords
 from compliance.security.passwords import hash_password
 
@@ -88,7 +89,8 @@ def _template_database(tmp_path_factory):
         engine = make_engine(TEST_DATABASE_URL)
         SQLModel.metadata.drop_all(engine)
         with engine.begin() as connection:
-            connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
+            for table in APPEND_ONLY_TABLES:
+                connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {table}_append_only() CASCADE")
         SQLModel.metadata.create_all(engine)
         engine.dispose()
         yield TEST_DATABASE_URL

@@ -51,6 +51,17 @@ def test_an_explicit_key_wins_and_writes_no_file(tmp_path):
     assert not (tmp_path / "secret_key").exists()
 
 
+def test_the_audit_key_is_its_own_or_derived_from_the_secret_key(tmp_path):
+    """AUDIT_KEY as given; without it, a key derived from SECRET_KEY (stable, not equal)."""
+    derived = load_config(tmp_path, environ=PRODUCTION)["AUDIT_KEY"]
+    assert derived == load_config(tmp_path, environ=PRODUCTION)["AUDIT_KEY"]
+    assert derived != PRODUCTION["SECRET_KEY"] and len(derived) == 64
+    other = load_config(tmp_path, environ={**PRODUCTION, "SECRET_KEY": "j" * 64})["AUDIT_KEY"]
+    assert other != derived
+    given = load_config(tmp_path, environ={**PRODUCTION, "AUDIT_KEY": "its-own-key"})
+    assert given["AUDIT_KEY"] == "its-own-key"
+
+
 @pytest.mark.parametrize("mode,secure", [("production", True), ("development", False),
                                          ("testing", False)])
 def test_cookies_are_secure_in_production(tmp_path, mode, secure):

@@ -57,14 +57,19 @@ def test_migrations_downgrade_to_nothing_and_back(empty_engine):
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_event SET action = 'rewritten'",
     "DELETE FROM audit_event",
+    "UPDATE audit_seal SET event_hash = 'rewritten'",
+    "DELETE FROM audit_seal",
 ])
 def test_migrated_database_refuses_to_rewrite_the_audit_log(empty_engine, statement):
-    """Does the database itself refuse UPDATE and DELETE on recorded audit events?"""
+    """Does the database itself refuse UPDATE and DELETE on recorded events and seals?"""
     runner.upgrade(empty_engine)
     with empty_engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO audit_event (occurred_at, actor_role, action, object_type, object_id,"
             " summary, request_id, address) VALUES (CURRENT_TIMESTAMP, 'system', 'test',"
             " 'system', '', '{}', '', '')"))
+        connection.execute(text(
+            "INSERT INTO audit_seal (event_id, prev_hash, event_hash, sealed_at)"
+            " SELECT id, 'prev', 'hash', CURRENT_TIMESTAMP FROM audit_event"))
     with pytest.raises(DBAPIError, match="append-only"), empty_engine.begin() as connection:
         connection.execute(text(statement))

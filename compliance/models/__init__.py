@@ -1,7 +1,7 @@
 """All tables, imported here so that `SQLModel.metadata` knows every one of them."""
 
 from .api_keys import ApiKey
-from .audit import AuditEvent, AuditLogIsAppendOnly
+from .audit import AuditEvent, AuditLogIsAppendOnly, AuditSeal
 from .authorizations import Authorization, Dispense, RmaRequest, RmaStatus
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
@@ -18,6 +18,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "AuditLogIsAppendOnly",
+    "AuditSeal",
     "Authorization",
     "BankStatus",
     "CategoryChange",

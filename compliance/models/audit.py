@@ -1,9 +1,10 @@
-"""The append-only audit log.
+"""The append-only audit log and its seals.
 
-Each event is written in the same transaction as the change it records. `prev_hash` and
-`event_hash` are reserved for the keyed hash chain that makes the log tamper-evident.
-Updates and deletes are refused by the ORM here and by database triggers (see the
-migrations), so not even a bug can rewrite history.
+Each event is written in the same transaction as the change it records. A seal chains one
+event to the one sealed before it with a keyed hash (`services.audit_chain`), so a changed,
+removed or reordered event is found by `flask audit verify`. Updates and deletes of either
+are refused by the ORM here and by database triggers (see the migrations), so not even a
+bug can rewrite history.
 """
 
 from datetime import datetime
@@ -32,39 +33,60 @@ class AuditEvent(SQLModel, table=True):
     summary: dict = Field(default_factory=dict, sa_type=JSON)
     request_id: str = Field(default="", max_length=64)
     address: str = Field(default="", max_length=64)
-    prev_hash: str | None = Field(default=None, max_length=64)
-    event_hash: str | None = Field(default=None, max_length=64)
 
 
-APPEND_ONLY_DDL = {
-    "sqlite": [
-        "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
-        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
-        "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event "
-        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$",
-        "CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event "
-        "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
-    ],
-}
+class AuditSeal(SQLModel, table=True):
+    """One event's link in the chain, which runs in the order of the seals' ids.
 
-
-def install_append_only_triggers(connection) -> None:
-    """Make the database itself refuse UPDATE and DELETE on audit events.
-
-    Called by the migration and whenever the table is created from the models, so tests and
-    production enforce the same rule.
+    `event_hash` is the keyed hash of `prev_hash` (the hash of the seal before) and the
+    event's content. Each hash is the `prev_hash` of at most one seal, so two sealers cannot
+    fork the chain. Events are chained in the order they are sealed, so one committed late
+    (a long transaction) joins the chain when it is seen rather than breaking it.
     """
-    for statement in APPEND_ONLY_DDL.get(connection.dialect.name, []):
+
+    __tablename__ = "audit_seal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="audit_event.id", unique=True)
+    prev_hash: str = Field(max_length=64, unique=True)
+    event_hash: str = Field(max_length=64)
+    sealed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def _append_only_ddl(table: str) -> dict[str, list[str]]:
+    return {
+        "sqlite": [
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only'); END",
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only'); END",
+        ],
+        "postgresql": [
+            f"CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $$ BEGIN RAISE EXCEPTION '{table} rows are append-only'; END $$",
+            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()",
+        ],
+    }
+
+
+APPEND_ONLY_TABLES = ("audit_event", "audit_seal")
+
+
+def install_append_only_triggers(connection, table: str) -> None:
+    """Make the database itself refuse UPDATE and DELETE on `table` (events or seals).
+
+    Called by the migrations and whenever the table is created from the models, so tests
+    and production enforce the same rule.
+    """
+    for statement in _append_only_ddl(table).get(connection.dialect.name, []):
         connection.exec_driver_sql(statement)
 
 
 @event.listens_for(AuditEvent.__table__, "after_create")
-def _after_create(_table, connection, **_kw) -> None:
-    install_append_only_triggers(connection)
+@event.listens_for(AuditSeal.__table__, "after_create")
+def _after_create(table, connection, **_kw) -> None:
+    install_append_only_triggers(connection, table.name)
 
 
 class AuditLogIsAppendOnly(RuntimeError):
@@ -74,5 +96,6 @@ class AuditLogIsAppendOnly(RuntimeError):
 @event.listens_for(Session, "before_flush")
 def _refuse_audit_rewrites(session: Session, _context, _instances) -> None:
     for row in (*session.dirty, *session.deleted):
-        if isinstance(row, AuditEvent) and (row in session.deleted or session.is_modified(row)):
+        if isinstance(row, AuditEvent | AuditSeal) and \
+                (row in session.deleted or session.is_modified(row)):
             raise AuditLogIsAppendOnly("audit events are never changed or deleted")

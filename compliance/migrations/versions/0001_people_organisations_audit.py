@@ -70,7 +70,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_event_actor_at', ['actor_user_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_audit_event_object', ['object_type', 'object_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_occurred_at'), ['occurred_at'], unique=False)
-    install_append_only_triggers(op.get_bind())
+    install_append_only_triggers(op.get_bind(), 'audit_event')
 
     op.create_table('invitation',
     sa.Column('id', sa.Integer(), nullable=False),
