@@ -30,6 +30,7 @@ GENESIS = "0" * 64  # the `prev_hash` of the first seal
 BATCH = 1000
 # How far below the newest sealed event to look for events committed late.
 LOOKBACK_IDS = 100_000
+RACES_BEFORE_GIVING_UP = 5
 
 _EVENT, _SEAL = AuditEvent.__table__, AuditSeal.__table__
 _INSERT_SEALS = insert(_SEAL)
@@ -61,9 +62,10 @@ def seal(db: Session, key: bytes, now: datetime, batch: int = BATCH) -> int:
     """Seal every event not sealed yet, oldest first, one commit per batch; returns how many.
 
     A sealer running at the same time makes this one's insert fail on the unique hashes;
-    it then starts again from the new head.
+    it then starts again from the new head (a few times in a row at most: a failure that
+    persists is raised, not looped on).
     """
-    sealed = 0
+    sealed, lost = 0, 0
     while events := _unsealed(db, batch):
         prev = head(db)
         prev_hash = prev[1] if prev else GENESIS
@@ -78,8 +80,11 @@ def seal(db: Session, key: bytes, now: datetime, batch: int = BATCH) -> int:
             db.commit()
         except IntegrityError:
             db.rollback()
+            lost += 1
+            if lost == RACES_BEFORE_GIVING_UP:
+                raise
             continue
-        sealed += len(seals)
+        sealed, lost = sealed + len(seals), 0
     return sealed
 
 

@@ -9,6 +9,7 @@ time alone moves windows and due dates).
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
@@ -54,7 +55,8 @@ def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None
     granted one's do-not-dispense-after date is the open window's last day: the RMA it
     issued changes only what the pharmacy's own checks read (the month's authorizations).
     """
-    course, facts = rows.course, rows.facts()
+    course = rows.course
+    facts = cache(rows.facts)  # built once, and only by a branch that reads them
     prog = program(course.program)
     if course.state == CourseState.SUSPENDED:
         return NextAction("SUSPENDED", Actor.PRESCRIBER, "Positive pregnancy test: report it "
@@ -69,18 +71,18 @@ def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None
                           "program with them.", None)
     today = now.astimezone(prog.zone).date()
     if course.state == CourseState.POST_TREATMENT:
-        item = plan_course(facts, prog, today).get(PlanItemKind.POST_TREATMENT_TEST)
+        item = plan_course(facts(), prog, today).get(PlanItemKind.POST_TREATMENT_TEST)
         if item is not None:
             return NextAction("POST_TREATMENT_TEST", Actor.PRESCRIBER, item.message,
                               item.starts_on)
-    decision = decided or evaluate_authorization(facts, prog, now)
+    decision = decided or evaluate_authorization(facts(), prog, now)
     for actor in (Actor.PRESCRIBER, Actor.PATIENT):
         for finding in decision.unmet:
             if finding.actor == actor:
                 return NextAction(finding.code, actor, finding.message, finding.eligible_on)
     closes = decision.do_not_dispense_after
     if closes is None:  # denied only for want of a pharmacy: the window is the plan's
-        window = plan_course(facts, prog, today).get(PlanItemKind.DISPENSING_WINDOW)
+        window = plan_course(facts(), prog, today).get(PlanItemKind.DISPENSING_WINDOW)
         closes = window.ends_on if window else None
     return NextAction("READY", Actor.PHARMACY, "Ready for the pharmacy" +
                       (f": the window closes {closes:%b} {closes.day}." if closes else "."),
