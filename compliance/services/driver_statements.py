@@ -9,29 +9,36 @@ does it once per dialect: it compiles the Core statement and looks up SQLAlchemy
 bind and result processors for its columns, so values convert exactly as they do through
 `Connection.execute`; each call then runs the SQL on the cursor of the connection's
 transaction. Column defaults computed in Python are not: a statement that would need one
-is refused when first run. A driver error comes back as SQLAlchemy's exception (an `IntegrityError`
-for a unique violation, an `OperationalError` for a serialization failure), so retries
-and error pages treat it as they treat any other.
+is refused when first run. A driver error comes back as SQLAlchemy's exception (an
+`IntegrityError` for a unique violation, an `OperationalError` for a serialization
+failure), so retries and error pages treat it as they treat any other.
+
+On psycopg the SQL goes to a raw cursor, already encoded, with `$1` placeholders: a query
+written with `%(name)s` placeholders is parsed on each call to find them (psycopg caches
+the result only for queries under 4 kB, which the course read is not).
 
 What the engine's `before_cursor_execute` listeners see, they do not see here.
 """
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import RawCursor
 from sqlalchemy import BindParameter, Connection, Dialect, Executable, Table, bindparam
 from sqlalchemy.exc import DBAPIError
 
 
 @dataclass(frozen=True)
 class _Compiled:
-    sql: str
+    sql: str | bytes
     positions: tuple[str, ...] | None  # the order of the parameters, for a positional driver
     compiled: Any
     binds: dict[str, Callable]
     names: tuple[str, ...]
     results: tuple[tuple[int, Callable], ...]
+    cursor: Callable  # the DBAPI connection's cursor of the kind the SQL is written for
 
 
 class DriverStatement:
@@ -49,7 +56,7 @@ class DriverStatement:
             values[name] = processor(values[name])
         if compiled.positions is not None:
             values = tuple(values[name] for name in compiled.positions)
-        cursor = connection.connection.cursor()
+        cursor = compiled.cursor(connection.connection.dbapi_connection)
         try:
             cursor.execute(compiled.sql, values)
             found = cursor.fetchall() if compiled.names else []
@@ -67,7 +74,9 @@ class DriverStatement:
     def _compiled_for(self, dialect: Dialect) -> _Compiled:
         if (known := self._by_dialect.get(dialect.name)) is not None:
             return known
-        compiled = self._statement.compile(dialect=dialect)
+        raw = dialect.driver == "psycopg"
+        compiled = self._statement.compile(dialect=_dollar_placeholders(dialect) if raw
+                                           else dialect)
         if defaulted := [c.name for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]:
             raise ValueError(f"bind a value for {', '.join(defaulted)}: column defaults are "
                              "computed by Connection.execute, not here")
@@ -77,9 +86,10 @@ class DriverStatement:
         results = tuple((index, processor) for index, column in enumerate(columns)
                         if (processor := column.type.dialect_impl(dialect)
                             .result_processor(dialect, None)))
-        made = _Compiled(str(compiled), tuple(compiled.positiontup)
-                         if compiled.positional else None, compiled, binds,
-                         tuple(column.key for column in columns), results)
+        made = _Compiled(str(compiled).encode() if raw else str(compiled),
+                         tuple(compiled.positiontup) if compiled.positional else None,
+                         compiled, binds, tuple(column.key for column in columns), results,
+                         RawCursor if raw else _plain_cursor)
         self._by_dialect[dialect.name] = made
         return made
 
@@ -90,6 +100,17 @@ def bound(table: Table, prefix: str = "", generated: tuple[str, ...] = ("id",)
     values of an insert that leaves no column to a default."""
     return {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.c
             if c.name not in generated}
+
+
+def _dollar_placeholders(dialect: Dialect) -> Dialect:
+    """The dialect, compiling `$1` placeholders (as it does for asyncpg) for a raw cursor."""
+    dollar = copy.copy(dialect)
+    dollar.paramstyle, dollar.positional = "numeric_dollar", True
+    return dollar
+
+
+def _plain_cursor(dbapi_connection):
+    return dbapi_connection.cursor()
 
 
 def _converted(row: tuple, compiled: _Compiled) -> dict:
