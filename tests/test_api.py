@@ -22,6 +22,7 @@ from tests.course_helpers import (
     ready_for_first_fill,
     rma_ask,
 )
+from tests.form_helpers import fast_sign_in
 
 DAY = 20
 PROBLEM = "application/problem+json"
@@ -379,6 +380,20 @@ def test_every_call_is_audited_reads_and_refusals_included(ready, client, db):
     assert {c.actor_role for c in calls[:3]} == {"pharmacy_system"}
     assert db.scalar(select(AuditEvent).where(AuditEvent.action ==
                                               "patient.eligibility_checked")) is not None
+
+
+def test_a_browser_session_does_not_reach_the_api(ready, client, db, factory):
+    """Does a call from a signed-in browser, without a key, count as anonymous, set no
+    cookie, and leave the browser signed in?"""
+    world, system = ready
+    fast_sign_in(client, db, factory.pharmacist(system.pharmacy))
+    response = client.get(_eligibility_url(world))
+    assert response.status_code == 401
+    assert "Set-Cookie" not in response.headers
+    call = db.scalars(select(AuditEvent)
+                      .where(AuditEvent.action == "api.patient_eligibility")).one()
+    assert (call.actor_user_id, call.actor_role) == (None, "anonymous")
+    assert client.get("/pharmacist/").status_code == 200
 
 
 def test_a_failure_after_the_commit_is_audited_with_the_status_sent(ready, app, client, db,

@@ -1,13 +1,14 @@
 """The JSON API under /api/v1 for pharmacy systems (see shared design api.md).
 
-Modules: `auth` (bearer keys, audit of every call), `idempotency` (Idempotency-Key),
-`operations` (what each view declares; body and query parsing), `schemas` (the pydantic
-models), `presenters` (rows to answers), `rmas` and `patients` (the views), `openapi` (the
-generated description).
+Modules: `auth` (bearer keys, audit of every call), `sessions` (no browser session on API
+calls), `idempotency` (Idempotency-Key), `operations` (what each view declares; body and
+query parsing), `schemas` (the pydantic models), `presenters` (rows to answers), `rmas` and
+`patients` (the views), `openapi` (the generated description).
 """
 
 from flask import Blueprint, Flask, jsonify
 
+from compliance.api.sessions import BrowserSessionsOnly
 from compliance.auth import public
 from compliance.extensions import csrf
 
@@ -25,6 +26,7 @@ def index():
 def init_app(app: Flask) -> None:
     # Bearer keys, not cookies, authenticate API calls, so cross-site forgery does not apply.
     csrf.exempt(bp)
+    app.session_interface = BrowserSessionsOnly(bp.url_prefix)
     app.register_blueprint(bp)
 
 
