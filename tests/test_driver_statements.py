@@ -80,6 +80,30 @@ def test_it_runs_in_the_sessions_transaction(db):
     assert DriverStatement(_BY_ACTION).rows(db.connection(), {"action": "test.pending"}) == []
 
 
+def test_a_standalone_statement_commits_on_its_own_on_postgresql(db, engine):
+    """With no transaction open, does a standalone write commit by itself on PostgreSQL
+    (another connection sees it; the session's rollback leaves it), and stay in the
+    session's transaction on SQLite?"""
+    DriverStatement(_ADD, standalone=True).rows(
+        db.connection(), {"at": AT, "action": "test.alone", "summary": {}})
+    with engine.connect() as other:
+        seen = DriverStatement(_BY_ACTION).rows(other, {"action": "test.alone"})
+    db.rollback()
+    kept = DriverStatement(_BY_ACTION).rows(db.connection(), {"action": "test.alone"})
+    committed = engine.dialect.name == "postgresql"
+    assert (len(seen), len(kept)) == ((1, 1) if committed else (0, 0))
+
+
+def test_a_standalone_statement_joins_a_transaction_already_open(db):
+    """After another statement opened the transaction, does a standalone one roll back
+    with it?"""
+    _add(db, "test.joined")
+    DriverStatement(_ADD, standalone=True).rows(
+        db.connection(), {"at": AT, "action": "test.joined", "summary": {}})
+    db.rollback()
+    assert DriverStatement(_BY_ACTION).rows(db.connection(), {"action": "test.joined"}) == []
+
+
 def test_a_driver_error_is_sqlalchemys_and_the_session_recovers(db, factory):
     """A primary key taken twice raises IntegrityError (what the retries catch)."""
     pharmacy = factory.pharmacy()

@@ -101,7 +101,7 @@ def test_a_request_overtaken_while_deciding_decides_again(ready, db, engine, ove
 
 def test_a_positive_test_committed_while_deciding_stops_the_rma(ready, db, engine, overtake):
     """If a positive test suspends the course between the request's read and its write, is
-    the request decided again and denied, with no RMA issued?"""
+    the request decided again and denied, with no RMA issued and the month as it was?"""
     world, pharmacy = ready
 
     def positive_test(_rows):
@@ -115,6 +115,7 @@ def test_a_positive_test_committed_while_deciding_stops_the_rma(ready, db, engin
     reads = overtake(positive_test)
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     assert [rows.course.state for rows in reads] == ["qualifying", "suspended"]
+    assert [rows.cycle.state for rows in reads] == ["patient_attested"] * 2
     assert request.decision == "denied"
     assert "POSITIVE_PREGNANCY_TEST" in [r["code"] for r in request.reasons]
     assert db.scalar(select(func.count()).select_from(Authorization)) == 0

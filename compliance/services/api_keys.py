@@ -26,7 +26,7 @@ _KEY, _PHARMACY = ApiKey.__table__, Pharmacy.__table__
 _CALLER = DriverStatement(
     select(*labelled("key", _KEY, KEY_FIELDS), *labelled("pharmacy", _PHARMACY, PHARMACY_FIELDS))
     .join(_PHARMACY, _PHARMACY.c.id == _KEY.c.pharmacy_id)
-    .where(_KEY.c.prefix == bindparam("prefix")))
+    .where(_KEY.c.prefix == bindparam("prefix")), standalone=True)
 
 
 @dataclass(frozen=True)

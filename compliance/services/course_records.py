@@ -120,7 +120,7 @@ _facts = union_all(
 ).subquery("facts")
 _READ = DriverStatement(
     select(_SUBJECT, _facts).select_from(_SUBJECT.outerjoin(_facts, true()))
-    .order_by(_facts.c.kind, _facts.c.first_day, _facts.c.id))
+    .order_by(_facts.c.kind, _facts.c.first_day, _facts.c.id), standalone=True)
 
 
 @dataclass

@@ -12,7 +12,8 @@ happens. A denial stores its next action only over the version it read.
 SQLite runs in the process, where a round trip costs nothing: the statements go one by one
 and the audit events at the commit. On PostgreSQL they go as one statement, the pending
 audit events included, through the driver's cursor (`driver_statements`), so the decision
-costs one round trip (`_together`).
+costs one round trip (`_together`). That statement writes all of it or nothing, so it can
+commit on its own (it is `standalone`).
 """
 
 import json
@@ -29,7 +30,6 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    true,
     update,
 )
 from sqlalchemy.orm import Session
@@ -58,6 +58,8 @@ _REQUEST_VALUES = bound(_REQUEST, "q_", generated=())
 _RMA_VALUES = bound(_RMA, "r_")
 _INSERT_REQUEST = insert(_REQUEST).values(_REQUEST_VALUES)
 _INSERT_RMA = insert(_RMA).values(_RMA_VALUES)
+_CYCLE_AS_READ = select(_CYCLE.c.id).where(_CYCLE.c.id == bindparam("y_id"),
+                                           _CYCLE.c.state == bindparam("y_from"))
 _MOVE_CYCLE = (update(_CYCLE).where(_CYCLE.c.id == bindparam("y_id"),
                                     _CYCLE.c.state == bindparam("y_from"))
                .values(state=bindparam("y_to")))
@@ -110,26 +112,33 @@ def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> DriverSt
     the end of the statement. When an RMA is issued, every write depends on it: the RMA is
     inserted from the course's compare-and-set (and the cycle's, when it moves), so it gets
     no row when either changed meanwhile; the request takes its id and the events are
-    written only with it; the main query returns its id, or nothing. The audit events
-    arrive as one JSON array (any number of them, one statement shape).
+    written only with it; the main query returns its id, or nothing. A moving cycle is
+    compared inside the course's update and locked there (FOR UPDATE: a row changed
+    meanwhile is checked again as committed), and moved only if the course was kept, so
+    either both change or neither does. The audit events arrive as one JSON array (any
+    number of them, one statement shape).
     """
     events = select(*_events.c)
     if not issued:
         writes = [insert(_AUDIT).from_select(_EVENT_COLUMNS, events),
                   *([_STORE_ACTION] if action_changes else [])]
-        return DriverStatement(_INSERT_REQUEST.add_cte(*_as_ctes(writes)))
-    anchors = _STORE_ACTION.returning(_COURSE.c.id).cte("course_kept")
-    if cycle_moves:  # one row from each, or none
-        anchors = anchors.join(_MOVE_CYCLE.returning(_CYCLE.c.id).cte("cycle_moved"), true())
+        return DriverStatement(_INSERT_REQUEST.add_cte(*_as_ctes(writes)), standalone=True)
+    kept = _STORE_ACTION
+    if cycle_moves:  # the cycle is locked in the state read, or the course is not kept
+        kept = kept.where(exists(_CYCLE_AS_READ.with_for_update()))
+    anchor = kept.returning(_COURSE.c.id).cte("course_kept")
+    if cycle_moves:
+        anchor = _MOVE_CYCLE.where(exists(select(anchor.c.id))) \
+            .returning(_CYCLE.c.id).cte("cycle_moved")
     new_rma = insert(_RMA).from_select(
-        list(_RMA_VALUES), select(*_RMA_VALUES.values()).select_from(anchors)) \
+        list(_RMA_VALUES), select(*_RMA_VALUES.values()).select_from(anchor)) \
         .returning(_RMA.c.id).cte("new_rma")
     request = select(*(new_rma.c.id if name == "authorization_id" else value
                        for name, value in _REQUEST_VALUES.items()))
     writes = [insert(_REQUEST).from_select(list(_REQUEST_VALUES), request),
               insert(_AUDIT).from_select(_EVENT_COLUMNS,
                                          events.where(exists(select(new_rma.c.id))))]
-    return DriverStatement(select(new_rma.c.id).add_cte(*_as_ctes(writes)))
+    return DriverStatement(select(new_rma.c.id).add_cte(*_as_ctes(writes)), standalone=True)
 
 
 def _as_ctes(statements: list) -> list:

@@ -17,6 +17,14 @@ On psycopg the SQL goes to a raw cursor, already encoded, with `$1` placeholders
 written with `%(name)s` placeholders is parsed on each call to find them (psycopg caches
 the result only for queries under 4 kB, which the course read is not).
 
+A statement declared `standalone` is a whole unit of work by itself: a read that shares
+no snapshot with what follows, or a write that carries everything that must commit with
+it. On PostgreSQL, when its connection has no transaction open yet, it runs as its own
+transaction (autocommit), which spares the BEGIN and COMMIT round trips; anything that
+ran before it on the connection opened a transaction, which it then joins as any other
+statement does. Under READ COMMITTED, each statement of a transaction reads its own
+snapshot anyway, so a read gives the same rows either way.
+
 What the engine's `before_cursor_execute` listeners see, they do not see here.
 """
 
@@ -26,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg import RawCursor
+from psycopg.pq import TransactionStatus
 from sqlalchemy import BindParameter, Connection, Dialect, Executable, Table, bindparam
 from sqlalchemy.exc import DBAPIError
 
@@ -39,31 +48,40 @@ class _Compiled:
     names: tuple[str, ...]
     results: tuple[tuple[int, Callable], ...]
     cursor: Callable  # the DBAPI connection's cursor of the kind the SQL is written for
+    standalone: bool  # may run as its own transaction (psycopg only)
 
 
 class DriverStatement:
     """A Core statement of fixed shape, compiled once per dialect, run on the cursor."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, standalone: bool = False) -> None:
         self._statement = statement
+        self._standalone = standalone
         self._by_dialect: dict[str, _Compiled] = {}
 
     def rows(self, connection: Connection, params: dict) -> list[dict]:
-        """Run the statement in the connection's transaction; its rows as dicts by column."""
+        """Run the statement in the connection's transaction (or, standalone, as its own);
+        its rows as dicts by column."""
         compiled = self._compiled_for(connection.dialect)
         values = compiled.compiled.construct_params(params)
         for name, processor in compiled.binds.items():
             values[name] = processor(values[name])
         if compiled.positions is not None:
             values = tuple(values[name] for name in compiled.positions)
-        cursor = compiled.cursor(connection.connection.dbapi_connection)
+        driver = connection.connection.dbapi_connection
+        alone = compiled.standalone and driver.info.transaction_status == TransactionStatus.IDLE
+        cursor = compiled.cursor(driver)
         try:
+            if alone:
+                driver.autocommit = True
             cursor.execute(compiled.sql, values)
             found = cursor.fetchall() if compiled.names else []
         except connection.dialect.loaded_dbapi.Error as exc:
             raise _translated(connection, compiled.sql, values, exc) from exc
         finally:
             cursor.close()
+            if alone and not driver.closed:
+                driver.autocommit = False
         return [_converted(row, compiled) for row in found]
 
     def first(self, connection: Connection, params: dict) -> dict | None:
@@ -89,7 +107,7 @@ class DriverStatement:
         made = _Compiled(str(compiled).encode() if raw else str(compiled),
                          tuple(compiled.positiontup) if compiled.positional else None,
                          compiled, binds, tuple(column.key for column in columns), results,
-                         RawCursor if raw else _plain_cursor)
+                         RawCursor if raw else _plain_cursor, self._standalone and raw)
         self._by_dialect[dialect.name] = made
         return made
 
