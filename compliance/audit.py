@@ -73,7 +73,7 @@ def record(
 
 def transitions(session: Session, object_type: str, object_id: Any) -> Callable:
     """A state machine flow's `on_transition`: each transition it makes as an event
-    `<object_type>.<event>` with its source and destination states."""
+    `<object_type>.<event>` with its source and destination states (it returns the entry)."""
     return lambda t: record(session, f"{object_type}.{t.event}", object_type, object_id,
                             summary={"state": [t.source, t.dest]})
 

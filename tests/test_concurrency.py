@@ -15,11 +15,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance.db import get_engine
-from compliance.models import Authorization, Dispense
+from compliance.models import Authorization, Cycle, Dispense
 from compliance.services import rma, rma_requests
 from compliance.services.errors import Refused
 from tests.conftest import ON_POSTGRES
-from tests.course_helpers import at, certified_pharmacy, local, ready_for_first_fill, rma_ask
+from tests.course_helpers import (
+    at,
+    build_world,
+    certified_pharmacy,
+    local,
+    qualify,
+    ready_for_first_fill,
+    rma_ask,
+)
 
 pytestmark = [pytest.mark.db,
               pytest.mark.skipif(not ON_POSTGRES, reason="exactly-once is proven on PostgreSQL")]
@@ -113,14 +121,20 @@ def fire(app, request):
 
 @pytest.fixture
 def scenario(app, db, factory):
-    """A fresh patient ready for a first fill, and a certified pharmacy, per repetition."""
+    """A fresh patient ready for a first fill, and a certified pharmacy, per repetition;
+    `opening=True`: a patient with no month in progress (the request opens it)."""
     made = 0
 
-    def make():
+    def make(opening: bool = False):
         nonlocal made
         made += 1
+        email = f"patient{made}@example.com"
         with app.test_request_context():
-            world = ready_for_first_fill(db, factory, email=f"patient{made}@example.com")
+            if opening:
+                world = build_world(db, factory, email=email, category="cannot_get_pregnant")
+                qualify(db, world)
+            else:
+                world = ready_for_first_fill(db, factory, email=email)
             return world, certified_pharmacy(factory)
 
     return make
@@ -136,6 +150,21 @@ def test_fifty_simultaneous_requests_give_exactly_one_rma(db, scenario, fire, ru
         live = db.scalar(select(func.count()).select_from(Authorization)
                          .where(Authorization.course_id == world.course.id))
         assert live == 1
+
+
+@pytest.mark.parametrize("runner", ["threads", "processes"])
+def test_fifty_simultaneous_requests_opening_a_month_give_one_rma_and_one_month(
+        db, scenario, fire, runner):
+    """With no month in progress, do 50 simultaneous requests open exactly one month and get
+    exactly one RMA in it, every time?"""
+    for _ in range(REPEATS):
+        world, pharmacy = scenario(opening=True)
+        outcomes = fire(ask_once, pharmacy.id, rma_ask(world), at(20))
+        assert outcomes == Counter({"authorized": 1, "denied": PARALLEL - 1})
+        months = db.scalars(select(Cycle.id).where(Cycle.course_id == world.course.id)).all()
+        rmas = db.scalars(select(Authorization.cycle_id)
+                          .where(Authorization.course_id == world.course.id)).all()
+        assert len(months) == 1 and rmas == months
 
 
 @pytest.mark.parametrize("runner", ["threads", "processes"])

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from compliance.models import Authorization, Course, Cycle, RmaRequest
+from compliance.models import AuditEvent, Authorization, Course, Cycle, RmaRequest
 from compliance.services import course_records, courses, rma, rma_requests
 from compliance.services.errors import Conflict, NotFound, Refused
 from tests.course_helpers import (
@@ -214,7 +214,7 @@ def _cycles(db, world) -> list[tuple[int, str]]:
 
 def test_a_granted_request_opens_the_month_it_authorizes(cannot_get_pregnant, db):
     """With no month in progress, does an authorized request open one, already authorized,
-    and the RMA belong to it?"""
+    with the RMA and the month's audit event naming it?"""
     world, pharmacy = cannot_get_pregnant
     assert _cycles(db, world) == []
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
@@ -222,6 +222,9 @@ def test_a_granted_request_opens_the_month_it_authorizes(cannot_get_pregnant, db
     assert _cycles(db, world) == [(1, "authorized")]
     issued = db.get(Authorization, request.authorization_id)
     assert db.get(Cycle, issued.cycle_id).number == 1
+    events = db.scalars(select(AuditEvent).where(AuditEvent.object_type == "cycle")).all()
+    assert [(e.action, e.object_id, e.summary["state"]) for e in events] == [
+        ("cycle.authorize", str(issued.cycle_id), ["open", "authorized"])]
     assert issued.do_not_dispense_after == local(26)  # valid 7 days from issue [P]
 
 

@@ -23,7 +23,9 @@ from functools import cache
 from sqlalchemy import (
     JSON,
     Text,
+    and_,
     bindparam,
+    case,
     cast,
     exists,
     func,
@@ -46,18 +48,24 @@ _COURSE, _AUDIT = Course.__table__, AuditEvent.__table__
 @dataclass
 class Writes:
     """A decision's writes. `cycle` and `course` hold the compare-and-set values:
-    {"y_id", "y_from", "y_to"} and {"k_id", "k_version", "k_code", "k_on"}."""
+    {"y_id", "y_from", "y_to"} and {"k_id", "k_version", "k_code", "k_on"}; `opened` the
+    row of the month the request opens (inserted with the RMA, which takes its id), and
+    `opened_event` the audit event that names that month once it has an id."""
 
     request: dict
     rma: dict | None = None
     cycle: dict | None = None
     course: dict | None = None
+    opened: dict | None = None
+    opened_event: audit.Entry | None = None
 
 
 _REQUEST_VALUES = bound(_REQUEST, "q_", generated=())
 _RMA_VALUES = bound(_RMA, "r_")
 _INSERT_REQUEST = insert(_REQUEST).values(_REQUEST_VALUES)
 _INSERT_RMA = insert(_RMA).values(_RMA_VALUES)
+_CYCLE_VALUES = bound(_CYCLE, "o_")
+_OPEN_CYCLE = insert(_CYCLE).values(_CYCLE_VALUES)
 _CYCLE_AS_READ = select(_CYCLE.c.id).where(_CYCLE.c.id == bindparam("y_id"),
                                            _CYCLE.c.state == bindparam("y_from"))
 _MOVE_CYCLE = (update(_CYCLE).where(_CYCLE.c.id == bindparam("y_id"),
@@ -80,8 +88,10 @@ def write(db: Session, writes: Writes) -> int | None:
     if connection.dialect.name == "postgresql":
         events = json.dumps(audit.claim_pending(db), default=str)
         statement = _together(writes.rma is not None, writes.cycle is not None,
+                              writes.opened is not None,
                               writes.course is not None)  # an issued RMA always has a course
         issued = statement.first(connection, request | _prefixed("r_", writes.rma or {})
+                                 | _prefixed("o_", writes.opened or {})
                                  | (writes.cycle or {}) | (writes.course or {})
                                  | {"events": events})
         if writes.rma is None:
@@ -96,6 +106,10 @@ def write(db: Session, writes: Writes) -> int | None:
             raise LostRace("the course changed while the request was decided")
         if writes.cycle and connection.execute(_MOVE_CYCLE, writes.cycle).rowcount != 1:
             raise LostRace("the cycle moved while the request was decided")
+        if writes.opened is not None:
+            writes.rma["cycle_id"] = connection.execute(
+                _OPEN_CYCLE, _prefixed("o_", writes.opened)).inserted_primary_key[0]
+            writes.opened_event.values["object_id"] = str(writes.rma["cycle_id"])
         rma_id = connection.execute(_INSERT_RMA, _prefixed("r_", writes.rma)) \
             .inserted_primary_key[0]
     connection.execute(_INSERT_REQUEST, request | {"q_authorization_id": rma_id})
@@ -103,7 +117,8 @@ def write(db: Session, writes: Writes) -> int | None:
 
 
 @cache
-def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> DriverStatement:
+def _together(issued: bool, cycle_moves: bool, cycle_opens: bool,
+              action_changes: bool) -> DriverStatement:
     """A decision's writes as one PostgreSQL statement, built once per shape.
 
     The inserts and updates are data-modifying CTEs, which PostgreSQL runs to completion
@@ -115,8 +130,11 @@ def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> DriverSt
     written only with it; the main query returns its id, or nothing. A moving cycle is
     compared inside the course's update and locked there (FOR UPDATE: a row changed
     meanwhile is checked again as committed), and moved only if the course was kept, so
-    either both change or neither does. The audit events arrive as one JSON array (any
-    number of them, one statement shape).
+    either both change or neither does. A month the request opens is inserted only if the
+    course was kept (its unique number per course stops a second request opening it too);
+    the RMA takes its id, and so does the event about it, which was recorded before the
+    month had one (a cycle's event with no object id). The audit events arrive as one JSON
+    array (any number of them, one statement shape).
     """
     events = select(*_events.c)
     if not issued:
@@ -127,11 +145,18 @@ def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> DriverSt
     if cycle_moves:  # the cycle is locked in the state read, or the course is not kept
         kept = kept.where(exists(_CYCLE_AS_READ.with_for_update()))
     anchor = kept.returning(_COURSE.c.id).cte("course_kept")
+    rma_values = dict(_RMA_VALUES)
     if cycle_moves:
         anchor = _MOVE_CYCLE.where(exists(select(anchor.c.id))) \
             .returning(_CYCLE.c.id).cte("cycle_moved")
+    if cycle_opens:
+        anchor = insert(_CYCLE).from_select(
+            list(_CYCLE_VALUES), select(*_CYCLE_VALUES.values()).select_from(anchor)) \
+            .returning(_CYCLE.c.id).cte("cycle_opened")
+        rma_values["cycle_id"] = anchor.c.id
+        events = select(*(_named_opened(column, anchor) for column in _events.c))
     new_rma = insert(_RMA).from_select(
-        list(_RMA_VALUES), select(*_RMA_VALUES.values()).select_from(anchor)) \
+        list(rma_values), select(*rma_values.values()).select_from(anchor)) \
         .returning(_RMA.c.id).cte("new_rma")
     request = select(*(new_rma.c.id if name == "authorization_id" else value
                        for name, value in _REQUEST_VALUES.items()))
@@ -139,6 +164,15 @@ def _together(issued: bool, cycle_moves: bool, action_changes: bool) -> DriverSt
               insert(_AUDIT).from_select(_EVENT_COLUMNS,
                                          events.where(exists(select(new_rma.c.id))))]
     return DriverStatement(select(new_rma.c.id).add_cte(*_as_ctes(writes)), standalone=True)
+
+
+def _named_opened(column, opened):
+    """An event's column, with a cycle's missing object id filled by the opened month's."""
+    if column.name != "object_id":
+        return column
+    unnamed = and_(_events.c.object_type == "cycle", column == "")
+    return case((unnamed, cast(select(opened.c.id).scalar_subquery(), Text)),
+                else_=column).label("object_id")
 
 
 def _as_ctes(statements: list) -> list:

@@ -1,8 +1,9 @@
 """Asking for an RMA: decide, and record the request either way.
 
 This runs for every request a pharmacy system sends, so it reads the course in one
-statement (`course_records`), writes in one more on PostgreSQL (`decision_writes`) and
-commits once. Exactly once under concurrency: the writes compare and set the cycle's state,
+statement (`course_records`) and, on PostgreSQL, writes in one more (`decision_writes`),
+a month it opens included; each commits on its own, so a request costs four round trips
+with the key lookup and the connection check, and no BEGIN or COMMIT. Exactly once under concurrency: the writes compare and set the cycle's state,
 a partial unique index allows one live RMA per cycle, and a lost race or a serialization
 failure is retried from the start, so the retry sees the winner's RMA and is denied with a
 reason instead of failing.
@@ -14,7 +15,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from uuid import uuid4
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -26,7 +27,6 @@ from compliance.programs import program
 from compliance.services import course_records, worklist
 from compliance.services.course_records import CourseRecords
 from compliance.services.decision_writes import Writes, write
-from compliance.services.driver_statements import DriverStatement, bound
 from compliance.services.errors import validated
 from compliance.services.facts import pharmacy_certification
 from compliance.services.retries import in_retried_transaction
@@ -38,9 +38,8 @@ from workflows.flow import Context, InvalidTransition
 from workflows.machines import CycleEvent, CycleFlow, CycleState
 from workflows.programs import program_version_for
 
-_REQUEST, _RMA, _CYCLE = RmaRequest.__table__, Authorization.__table__, Cycle.__table__
+_REQUEST, _RMA = RmaRequest.__table__, Authorization.__table__
 _PATIENT = PatientProfile.__table__
-_INSERT_CYCLE = DriverStatement(insert(_CYCLE).values(bound(_CYCLE)).returning(_CYCLE.c.id))
 _RECORDED = (
     select(_REQUEST.c.id, _REQUEST.c.decision, _REQUEST.c.reasons, _REQUEST.c.requested_at,
            _REQUEST.c.authorization_id, _PATIENT.c.program_patient_id, _PATIENT.c.program,
@@ -132,7 +131,7 @@ def _decide(db: Session, pharmacy, ask: RmaAsk, now: datetime, requested_by: int
     rows.cycle = rows.cycle or _unsaved_cycle(rows)
     facts = replace(rows.facts(), pharmacy=pharmacy_certification(pharmacy),
                     request=RequestFacts(days_supply=ask.days_supply, quantity=ask.quantity))
-    flow = CycleFlow(rows.cycle, on_transition=_kept(db, connection, rows, now))
+    flow = CycleFlow(rows.cycle, on_transition=_kept(db, writes, rows, now))
     try:
         result = flow.fire(CycleEvent.AUTHORIZE,
                            Context(facts, program(rows.course.program), now))
@@ -181,19 +180,20 @@ def _unsaved_cycle(rows: CourseRecords) -> SimpleNamespace:
                            patient_confirmed_methods=[])
 
 
-def _kept(db: Session, connection: Connection, rows: CourseRecords, now: datetime) -> Callable:
-    """The cycle's accepted transition, audited; an unsaved cycle is inserted first, in its
-    new state (a unique number per course keeps two requests from both opening it), so a
-    denial leaves no empty month behind."""
+def _kept(db: Session, writes: Writes, rows: CourseRecords, now: datetime) -> Callable:
+    """The cycle's accepted transition, audited. An unsaved cycle is inserted with the
+    decision's writes, in its new state, only if an RMA is issued, so a denial leaves no
+    empty month behind; its event gets the id the insert gives it (`decision_writes`)."""
     def transition(change) -> None:
         cycle = rows.cycle
         if cycle.id is None:
-            values = {name: value for name, value in vars(cycle).items() if name != "id"}
-            cycle.id = _INSERT_CYCLE.first(connection, values | {
+            writes.opened = {name: value for name, value in vars(cycle).items()
+                             if name != "id"} | {
                 "course_id": rows.course.id, "opened_at": now,
-                "prescriber_signature_id": None, "patient_signature_id": None,
-            })["id"]
-        audit.transitions(db, "cycle", cycle.id)(change)
+                "prescriber_signature_id": None, "patient_signature_id": None}
+            writes.opened_event = audit.transitions(db, "cycle", "")(change)
+        else:
+            audit.transitions(db, "cycle", cycle.id)(change)
     return transition
 
 
