@@ -63,7 +63,7 @@ def record(
         "action": action,
         "object_type": object_type,
         "object_id": str(object_id),
-        "summary": json.loads(json.dumps(summary or {}, default=str)),
+        "summary": _snapshot(summary or {}),
         "request_id": g.get("request_id", "") if has_request_context() else "",
         "address": request.remote_addr or "" if has_request_context() else "",
     })
@@ -108,6 +108,22 @@ def _current_actor() -> tuple[int | None, str]:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id, current_user.role
     return None, "anonymous" if has_request_context() else "system"
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of `value` as JSON gives it back (dates and the like as strings), so a later
+    change to the caller's dict does not reach the event. Plain values are copied as they
+    are, which costs a fraction of a JSON round trip; anything else takes one."""
+    if type(value) in _PLAIN:
+        return value
+    if type(value) is dict and all(type(key) is str for key in value):
+        return {key: _snapshot(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return [_snapshot(item) for item in value]
+    return json.loads(json.dumps(value, default=str))
 
 
 def _held(session: Session) -> list[Entry]:

@@ -1,6 +1,9 @@
 """Is every change and every read of patient data in the audit log, exactly once, with who
 did it and under which request, and can nobody rewrite that log?"""
 
+from datetime import date
+from enum import StrEnum
+
 import pytest
 import sqlalchemy.exc
 from sqlalchemy import func, select, text
@@ -335,3 +338,25 @@ def test_events_wait_for_the_outermost_commit(app, db, engine):
         assert audit.has_pending(db)
         db.commit()
     assert [e.action for e in db.scalars(select(AuditEvent))] == ["test.outer"]
+
+
+class _Kind(StrEnum):
+    SHOWN = "shown"
+
+
+@pytest.mark.parametrize("summary, stored", [
+    ({"status": 201, "ok": True, "share": 0.5, "key": None}, None),
+    ({"on": date(2024, 2, 29), "kinds": (_Kind.SHOWN, "other")},
+     {"on": "2024-02-29", "kinds": ["shown", "other"]}),
+    ({"nested": {"states": ["open", "authorized"]}, 7: "seven"},
+     {"nested": {"states": ["open", "authorized"]}, "7": "seven"}),
+])
+def test_a_summary_is_stored_as_json_gives_it_back(app, db, summary, stored):
+    """Is a summary stored as a snapshot, as JSON would give it back (dates and enums as
+    strings, tuples as lists, keys as strings), untouched by later changes to the dict?"""
+    with app.app_context():
+        audit.record(db, "test.summary", "test", 1, summary=summary)
+        summary["added later"] = True
+        db.commit()
+    assert db.scalar(select(AuditEvent.summary)) == (stored or {
+        key: value for key, value in summary.items() if key != "added later"})
