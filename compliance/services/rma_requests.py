@@ -3,8 +3,9 @@
 This runs for every request a pharmacy system sends, so it reads the course in one
 statement (`course_records`) and, on PostgreSQL, writes in one more (`decision_writes`),
 a month it opens included; each commits on its own, so a request costs four round trips
-with the key lookup and the connection check, and no BEGIN or COMMIT. Exactly once under concurrency: the writes compare and set the cycle's state,
-a partial unique index allows one live RMA per cycle, and a lost race or a serialization
+with the key lookup and the connection check, and no BEGIN or COMMIT. Exactly once under
+concurrency: the writes compare and set the course's version and the cycle's state, a
+partial unique index allows one live RMA per cycle, and a lost race or a serialization
 failure is retried from the start, so the retry sees the winner's RMA and is denied with a
 reason instead of failing.
 """
