@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import freezegun
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+from compliance.api import auth
 from compliance.models import ApiKey, AuditEvent, Authorization, IdempotencyKey, RmaRequest
 from compliance.services import api_keys
 from tests.api_helpers import fill, issued_rma, pharmacy_system
@@ -99,6 +101,22 @@ def test_last_used_is_written_at_most_once_a_minute(ready, client, db):
         seen.append(db.scalar(select(ApiKey.last_used_at)))
     assert seen[0] == seen[1] == seen[2] == at(DAY)
     assert seen[3] == at(DAY) + timedelta(seconds=61)
+
+
+def test_a_failure_to_note_the_keys_use_leaves_no_rma_behind(ready, client, db, monkeypatch):
+    """If writing `last_used_at` fails, is the call failed with nothing decided, rather
+    than answered 500 over an RMA already issued?"""
+    world, system = ready
+
+    def fails(*_args):
+        raise OperationalError("UPDATE api_key", {}, Exception("lock timeout"))
+
+    monkeypatch.setattr(auth, "_note_use", fails)
+    response = client.post("/api/v1/rma-requests", json=rma_ask(world), headers=system.headers)
+    assert response.status_code == 500 and response.mimetype == PROBLEM
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(RmaRequest)) == 0
+    assert db.scalar(select(func.count()).select_from(Authorization)) == 0
 
 
 # --- RMA requests ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from compliance.models import AuditEvent, Pharmacy
 from compliance.models.types import UTCDateTime
 from compliance.services.driver_statements import DriverStatement
+from tests.conftest import ON_POSTGRES
 
 _AUDIT = AuditEvent.__table__
 _BY_ACTION = select(_AUDIT).where(_AUDIT.c.action == bindparam("action")).order_by(_AUDIT.c.id)
@@ -102,6 +103,20 @@ def test_a_standalone_statement_joins_a_transaction_already_open(db):
         db.connection(), {"at": AT, "action": "test.joined", "summary": {}})
     db.rollback()
     assert DriverStatement(_BY_ACTION).rows(db.connection(), {"action": "test.joined"}) == []
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="autocommit is psycopg's")
+def test_a_connection_already_in_autocommit_stays_so(engine):
+    """Is a connection set to AUTOCOMMIT left in it after a standalone statement, so what
+    follows still commits on its own?"""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        DriverStatement(_ADD, standalone=True).rows(
+            connection, {"at": AT, "action": "test.autocommit", "summary": {}})
+        assert connection.connection.dbapi_connection.autocommit
+        DriverStatement(_ADD).rows(connection, {"at": AT, "action": "test.autocommit",
+                                                "summary": {}})
+    with engine.connect() as other:
+        assert len(DriverStatement(_BY_ACTION).rows(other, {"action": "test.autocommit"})) == 2
 
 
 def test_a_driver_error_is_sqlalchemys_and_the_session_recovers(db, factory):

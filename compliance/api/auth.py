@@ -18,7 +18,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Response, g, request
-from sqlalchemy import bindparam, event, or_, update
+from sqlalchemy import Connection, bindparam, event, or_, update
 from sqlalchemy.orm import Session
 
 from compliance import audit, clock
@@ -27,6 +27,7 @@ from compliance.db import get_session
 from compliance.models import ApiKey
 from compliance.services import api_keys
 from compliance.services.api_keys import Caller
+from compliance.services.driver_statements import DriverStatement
 from compliance.services.facts import pharmacy_certification
 
 ROLE = "pharmacy_system"
@@ -35,10 +36,10 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 CHALLENGE = 'Bearer realm="api"'
 _KEY = ApiKey.__table__
 # Compare-and-set: of calls racing in the same minute, one writes and none waits long.
-_TOUCH = (update(_KEY).where(_KEY.c.id == bindparam("key_id"),
-                             or_(_KEY.c.last_used_at.is_(None),
-                                 _KEY.c.last_used_at < bindparam("stale")))
-          .values(last_used_at=bindparam("now")))
+_TOUCH = DriverStatement(
+    update(_KEY).where(_KEY.c.id == bindparam("key_id"),
+                       or_(_KEY.c.last_used_at.is_(None), _KEY.c.last_used_at < bindparam("stale")))
+    .values(last_used_at=bindparam("now")), standalone=True)
 
 
 def pharmacy_system(view: Callable) -> Callable:
@@ -94,17 +95,27 @@ def _challenge() -> str:
 
 
 def _touch(db: Session, caller: Caller) -> None:
-    """Note when the key was last used, at most once a minute, with the call's commit.
+    """Note when the key was last used, at most once a minute.
 
-    Written just before the commit rather than now: on SQLite an early write would hold
-    the one writer's lock through the whole call (the idempotency claim waits for it).
+    On PostgreSQL it is written now, as its own transaction: an RMA request's write commits
+    on its own (`driver_statements`), and nothing may be left to fail after it, or a call
+    whose RMA was issued would be answered 500. On SQLite it is written just before the
+    call's commit, in its transaction: an early write would hold the one writer's lock
+    through the whole call (the idempotency claim waits for it).
     """
     now = clock.now()
     if caller.last_used_at is not None and now - caller.last_used_at < LAST_USED_RESOLUTION:
         return
     touch = {"key_id": caller.key_id, "now": now, "stale": now - LAST_USED_RESOLUTION}
-    event.listen(db, "before_commit",
-                 lambda session: session.connection().execute(_TOUCH, touch), once=True)
+    if db.connection().dialect.name == "postgresql":
+        _note_use(db.connection(), touch)
+    else:
+        event.listen(db, "before_commit",
+                     lambda session: _note_use(session.connection(), touch), once=True)
+
+
+def _note_use(connection: Connection, touch: dict) -> None:
+    _TOUCH.rows(connection, touch)
 
 
 def _record_call(db: Session, caller: Caller | None, status: int,

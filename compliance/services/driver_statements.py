@@ -23,7 +23,8 @@ it. On PostgreSQL, when its connection has no transaction open yet, it runs as i
 transaction (autocommit), which spares the BEGIN and COMMIT round trips; anything that
 ran before it on the connection opened a transaction, which it then joins as any other
 statement does. Under READ COMMITTED, each statement of a transaction reads its own
-snapshot anyway, so a read gives the same rows either way.
+snapshot anyway, so a read gives the same rows either way; a connection set to a stricter
+level, or already in autocommit, runs it as it runs any other.
 
 What the engine's `before_cursor_execute` listeners see, they do not see here.
 """
@@ -33,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import RawCursor
+from psycopg import IsolationLevel, RawCursor
 from psycopg.pq import TransactionStatus
 from sqlalchemy import BindParameter, Connection, Dialect, Executable, Table, bindparam
 from sqlalchemy.exc import DBAPIError
@@ -69,7 +70,7 @@ class DriverStatement:
         if compiled.positions is not None:
             values = tuple(values[name] for name in compiled.positions)
         driver = connection.connection.dbapi_connection
-        alone = compiled.standalone and driver.info.transaction_status == TransactionStatus.IDLE
+        alone = compiled.standalone and _may_run_alone(driver)
         cursor = compiled.cursor(driver)
         try:
             if alone:
@@ -118,6 +119,13 @@ def bound(table: Table, prefix: str = "", generated: tuple[str, ...] = ("id",)
     values of an insert that leaves no column to a default."""
     return {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.c
             if c.name not in generated}
+
+
+def _may_run_alone(driver) -> bool:
+    """No transaction open, not in autocommit already (whose setting is then left alone),
+    and READ COMMITTED (a stricter level would be silently skipped)."""
+    return (not driver.autocommit and driver.info.transaction_status == TransactionStatus.IDLE
+            and driver.isolation_level in (None, IsolationLevel.READ_COMMITTED))
 
 
 def _dollar_placeholders(dialect: Dialect) -> Dialect:
