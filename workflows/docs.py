@@ -17,7 +17,7 @@ from workflows.programs.loader import IDENTITY
 # Measured with ``python bench/bench_rules.py`` (see that script); update when it changes.
 BENCHMARK = (
     "`evaluate_authorization` over a six-month history (6 fills, 8 tests, 3 methods) takes "
-    "about 60 µs per call on the 2-core development container (`python bench/bench_rules.py`), "
+    "about 45 µs per call on the 2-core development container (`python bench/bench_rules.py`), "
     "well under the 1 ms budget."
 )
 
