@@ -107,8 +107,9 @@ def _touch(db: Session, caller: Caller) -> None:
     if caller.last_used_at is not None and now - caller.last_used_at < LAST_USED_RESOLUTION:
         return
     touch = {"key_id": caller.key_id, "now": now, "stale": now - LAST_USED_RESOLUTION}
-    if db.connection().dialect.name == "postgresql":
-        _note_use(db.connection(), touch)
+    connection = db.connection()
+    if connection.dialect.name == "postgresql":
+        _note_use(connection, touch)
     else:
         event.listen(db, "before_commit",
                      lambda session: _note_use(session.connection(), touch), once=True)

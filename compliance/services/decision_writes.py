@@ -66,11 +66,9 @@ _INSERT_REQUEST = insert(_REQUEST).values(_REQUEST_VALUES)
 _INSERT_RMA = insert(_RMA).values(_RMA_VALUES)
 _CYCLE_VALUES = bound(_CYCLE, "o_")
 _OPEN_CYCLE = insert(_CYCLE).values(_CYCLE_VALUES)
-_CYCLE_AS_READ = select(_CYCLE.c.id).where(_CYCLE.c.id == bindparam("y_id"),
-                                           _CYCLE.c.state == bindparam("y_from"))
-_MOVE_CYCLE = (update(_CYCLE).where(_CYCLE.c.id == bindparam("y_id"),
-                                    _CYCLE.c.state == bindparam("y_from"))
-               .values(state=bindparam("y_to")))
+_AS_READ = (_CYCLE.c.id == bindparam("y_id"), _CYCLE.c.state == bindparam("y_from"))
+_CYCLE_AS_READ = select(_CYCLE.c.id).where(*_AS_READ)
+_MOVE_CYCLE = update(_CYCLE).where(*_AS_READ).values(state=bindparam("y_to"))
 # The version is raised by the column's own `onupdate`.
 _STORE_ACTION = (update(_COURSE).where(_COURSE.c.id == bindparam("k_id"),
                                        _COURSE.c.version == bindparam("k_version"))
