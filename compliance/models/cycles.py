@@ -21,7 +21,8 @@ class Cycle(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    course_id: int = Field(foreign_key="course.id", index=True)
+    # Its index is the unique (course_id, number): a second one would only slow each write.
+    course_id: int = Field(foreign_key="course.id")
     number: int
     state: str = Field(default=CycleState.OPEN.value, max_length=24)
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
