@@ -22,6 +22,8 @@ from workflows.dates import add_months, local_date
 from workflows.decision import evaluate_authorization
 from workflows.facts import TestKind
 from workflows.findings import ReasonCode
+from workflows.rules.pregnancy_tests import counting_tests
+from workflows.rules.window import current_window
 
 
 def utc(*fields: int) -> datetime:
@@ -185,3 +187,29 @@ def test_month_arithmetic_clamps_to_the_month_end(start, months, expected):
 def test_the_local_date_is_the_program_date_not_utc():
     """At 01:00 UTC on March 10, is it still March 9 in New York?"""
     assert local_date(utc(2026, 3, 10, 1), V2021.zone) == date(2026, 3, 9)
+
+
+ASKED_IN_TURN = [  # (facts, version, day): each differs from the one before in one way
+    ("retested", "2026", date(2026, 3, 5)),
+    ("retested", "2026", date(2026, 3, 5)),   # the same question again
+    ("retested", "2026", date(2026, 3, 9)),   # later: the retest of March 6 now counts
+    ("first", "2026", date(2026, 3, 9)),      # other facts: no retest, the window has closed
+    ("first", "2021", date(2026, 3, 9)),      # another version
+    ("retested", "2026", date(2026, 3, 5)),   # back to the first question
+]
+
+
+def test_a_remembered_window_is_the_one_the_facts_of_that_day_give():
+    """Does the window a decision reuses always belong to the facts, version and day asked?"""
+    first = first_fill(date(2026, 3, 2))
+    retested = replace(first, tests=(*first.tests, a_test(TestKind.CONFIRMATION,
+                                                          date(2026, 3, 6))))
+    facts_for = {"first": first, "retested": retested}
+    windows = []
+    for name, version, day in ASKED_IN_TURN:
+        facts, rules = facts_for[name], IPLEDGE.version(version)
+        window = current_window(facts, rules, day)
+        assert window == current_window.__wrapped__(facts, rules, day)
+        assert counting_tests(facts, rules, day) == counting_tests.__wrapped__(facts, rules, day)
+        windows.append(window.opens_on)
+    assert windows[1:4] == [date(2026, 3, 2), date(2026, 3, 6), date(2026, 3, 2)]

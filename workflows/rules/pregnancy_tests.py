@@ -13,7 +13,13 @@ from workflows.dates import add_days, days_between
 from workflows.facts import CourseFacts, TestFact, TestKind, TestResult, TestSetting
 from workflows.findings import Actor, Finding, Findings, ReasonCode, SourceKind, met, unmet
 from workflows.programs import ProgramVersion
-from workflows.rules.common import before_first_fill, can_get_pregnant, human, prescription_date
+from workflows.rules.common import (
+    before_first_fill,
+    can_get_pregnant,
+    human,
+    prescription_date,
+    same_question,
+)
 
 
 def check_no_positive_test(facts: CourseFacts, version: ProgramVersion, today: date) -> Findings:
@@ -119,9 +125,11 @@ def window_test(facts: CourseFacts, version: ProgramVersion, today: date) -> Tes
     return tests[-1] if tests else None
 
 
-def counting_tests(facts: CourseFacts, version: ProgramVersion, today: date) -> list[TestFact]:
+@same_question
+def counting_tests(facts: CourseFacts, version: ProgramVersion, today: date
+                   ) -> tuple[TestFact, ...]:
     """Negative tests of the kind this fill needs that count, taken by today, oldest first."""
-    return [t for t in _candidates(facts, today) if counts(t, facts, version)]
+    return tuple(t for t in _candidates(facts, today) if counts(t, facts, version))
 
 
 def latest_screening(facts: CourseFacts, version: ProgramVersion, until: date) -> TestFact | None:

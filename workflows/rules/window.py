@@ -13,7 +13,13 @@ from workflows.dates import add_days, day_n, days_between, end_of_day, local_dat
 from workflows.facts import AuthorizationFact, CourseFacts
 from workflows.findings import Actor, Findings, ReasonCode, SourceKind, met, unmet
 from workflows.programs import CategoryKind, Param, ProgramVersion, WindowAnchor
-from workflows.rules.common import before_first_fill, can_get_pregnant, category_kind, human
+from workflows.rules.common import (
+    before_first_fill,
+    can_get_pregnant,
+    category_kind,
+    human,
+    same_question,
+)
 from workflows.rules.pregnancy_tests import counting_tests, window_test
 
 
@@ -31,6 +37,7 @@ class Window:
         return self.opens_on <= day <= self.closes_on
 
 
+@same_question
 def current_window(facts: CourseFacts, version: ProgramVersion, today: date) -> Window | None:
     """The window this cycle's RMA would fall in, or None while nothing has opened one."""
     kind = category_kind(facts, version)
