@@ -227,7 +227,8 @@ def _save(db: Session, writes: Writes, reasons: list[dict], rows: CourseRecords 
         id=request["id"], decision=request["decision"], reasons=reasons,
         requested_at=request["requested_at"],
         program_patient_id=rows.patient.program_patient_id if rows else None, program=code,
-        rule_version=_version_in_force(code, request["requested_at"]),
+        rule_version=decided.rule_version if decided else _version_in_force(
+            code, request["requested_at"]),
         authorization_id=rma_id, rma=issued)
     return recorded, changed
 
