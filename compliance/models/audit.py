@@ -15,7 +15,6 @@ from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime, utcnow
 
-
 _SIGNED_IN = column("actor_user_id").isnot(None)
 
 
