@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 DEV := COMPLIANCE_ENV=development FLASK_APP=wsgi
 
-.PHONY: run test lint install migrate demo bench clean chromium
+.PHONY: run test test-sqlite test-postgres lint install migrate demo bench clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -39,10 +39,16 @@ chromium: $(CHROMIUM)
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium
 
-# The whole suite on SQLite, then the database tests again on a throwaway PostgreSQL database
-# (browser tests once: what they add over the page tests is the browser, not the database).
+# The whole suite on SQLite and, side by side on the other core, the database tests again on
+# a throwaway PostgreSQL database (browser tests once: what they add over the page tests is
+# the browser, not the database). Each run's output is printed whole when it ends.
 test: lint chromium
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+
+test-sqlite: install
 	$(PY) -m pytest
+
+test-postgres: install
 	scripts/with-test-postgres $(PY) -m pytest -m "db and not browser" -q
 
 # The load benchmark drives gunicorn with Debian's wrk (wrk2 is not packaged).
