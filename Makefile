@@ -41,7 +41,8 @@ $(CHROMIUM):
 
 # The whole suite on SQLite and, side by side on the other core, the database tests again on
 # a throwaway PostgreSQL database (browser tests once: what they add over the page tests is
-# the browser, not the database). Each run's output is printed whole when it ends.
+# the browser, not the database). Each run keeps its own pytest cache and prints its output
+# whole when it ends.
 test: lint chromium
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
@@ -49,7 +50,7 @@ test-sqlite: install
 	$(PY) -m pytest
 
 test-postgres: install
-	scripts/with-test-postgres $(PY) -m pytest -m "db and not browser" -q
+	scripts/with-test-postgres $(PY) -m pytest -m "db and not browser" -q -o cache_dir=.pytest_cache/postgres
 
 # The load benchmark drives gunicorn with Debian's wrk (wrk2 is not packaged).
 WRK := /usr/bin/wrk
