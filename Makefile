@@ -46,7 +46,7 @@ $(CHROMIUM):
 test: lint chromium
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
-test-sqlite: install
+test-sqlite: install chromium
 	$(PY) -m pytest
 
 test-postgres: install

@@ -91,6 +91,14 @@ def complete_month(db, world: World, day: int) -> None:
                    methods=list(METHODS), password=conftest.PASSWORD, now=at(day))
 
 
+def qualified_with_no_month_open(db, factory, **kwargs) -> World:
+    """A patient who cannot get pregnant, signed and counseled: under iPLEDGE 2026 nothing
+    is due each month, so no month is open when the pharmacy asks (its request opens one)."""
+    world = build_world(db, factory, category="cannot_get_pregnant", **kwargs)
+    qualify(db, world)
+    return world
+
+
 def ready_for_first_fill(db, factory, **kwargs) -> World:
     world = build_world(db, factory, **kwargs)
     qualify(db, world)

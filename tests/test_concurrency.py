@@ -21,10 +21,9 @@ from compliance.services.errors import Refused
 from tests.conftest import ON_POSTGRES
 from tests.course_helpers import (
     at,
-    build_world,
     certified_pharmacy,
     local,
-    qualify,
+    qualified_with_no_month_open,
     ready_for_first_fill,
     rma_ask,
 )
@@ -130,12 +129,8 @@ def scenario(app, db, factory):
         made += 1
         email = f"patient{made}@example.com"
         with app.test_request_context():
-            if opening:
-                world = build_world(db, factory, email=email, category="cannot_get_pregnant")
-                qualify(db, world)
-            else:
-                world = ready_for_first_fill(db, factory, email=email)
-            return world, certified_pharmacy(factory)
+            build = qualified_with_no_month_open if opening else ready_for_first_fill
+            return build(db, factory, email=email), certified_pharmacy(factory)
 
     return make
 

@@ -12,10 +12,9 @@ from compliance.services import course_records, courses, rma, rma_requests
 from compliance.services.errors import Conflict, NotFound, Refused
 from tests.course_helpers import (
     at,
-    build_world,
     certified_pharmacy,
     local,
-    qualify,
+    qualified_with_no_month_open,
     ready_for_first_fill,
     rma_ask,
 )
@@ -199,12 +198,9 @@ def test_the_expiry_command_reports_what_it_did(ready, app, db):
 
 @pytest.fixture
 def cannot_get_pregnant(app, db, factory):
-    """A patient who cannot get pregnant, signed and counseled: under iPLEDGE 2026 nothing
-    is due each month, so no month is open when the pharmacy asks."""
+    """A patient with no month open when the pharmacy asks."""
     with app.test_request_context():
-        world = build_world(db, factory, category="cannot_get_pregnant")
-        qualify(db, world)
-        yield world, certified_pharmacy(factory)
+        yield qualified_with_no_month_open(db, factory), certified_pharmacy(factory)
 
 
 def _cycles(db, world) -> list[tuple[int, str]]:
