@@ -2,9 +2,9 @@
 
 For PostgreSQL (TEST_DATABASE_URL, e.g. from scripts/with-test-postgres; skipped when unset)
 and then SQLite (a file in a temporary directory): migrate, seed 10,000 patients
-(bench/seed.py), start the service (`gunicorn -w 2 wsgi:app`, sync workers, production
+(bench/seed.py), start the service (`gunicorn -w N wsgi:app`, sync workers, production
 settings) and the floor app (bench/floor_app.py, one indexed read and one insert in one
-transaction) on loopback, then measure:
+transaction), each with the same N workers, on loopback, then measure:
 
 1. the floor at maximum throughput (wrk, 2 threads, 8 connections, 15 s, bench/floor.lua)
    and at a fixed 100 requests per second for 10 s, open loop (bench/openloop.py);
@@ -21,6 +21,10 @@ transaction) on loopback, then measure:
 
 The floor goes first because an RMA run past saturation leaves a queue behind it (the
 second floor run's warm-up absorbs it).
+
+N is the production setting the README gives, two sync workers per core: a sync worker
+holds its request through every round trip to the database, so with one worker per core a
+core idles while its worker waits. `--workers` sets another N (at least 2).
 
 Prints a summary with the targets (RMA/floor throughput ratio >= 0.6; p99 <= 20 ms at
 100 req/s). A missed target is reported, not fatal; only a crash exits non-zero.
@@ -260,7 +264,8 @@ def main() -> None:
     parser.add_argument("--floor-fixed-seconds", type=float, default=10)
     parser.add_argument("--rate", type=float, default=100, help="the fixed rate, req/s")
     parser.add_argument("--patients", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
+                        help="gunicorn workers for each app (default: two per core)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--json", type=Path, help="also write the results here")

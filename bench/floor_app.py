@@ -5,7 +5,7 @@ in one transaction one indexed read (an item by its unique code) and one insert 
 row). Its two tables belong to the bench, not to the product schema: `prepare` creates and
 fills them in the database under test.
 
-    gunicorn -w 2 --chdir bench 'floor_app:create_app()'      (DATABASE_URL from the environment)
+    gunicorn -w 4 --chdir bench 'floor_app:create_app()'      (DATABASE_URL from the environment)
 """
 
 import os
