@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from compliance.api import auth
 from compliance.models import ApiKey, AuditEvent, Authorization, IdempotencyKey, RmaRequest
+from compliance.models.inputs import RmaAsk
 from compliance.services import api_keys
 from tests.api_helpers import fill, issued_rma, pharmacy_system
 from tests.course_helpers import (
@@ -134,6 +135,19 @@ def test_an_authorized_request_is_201_with_the_decision_of_api_md(ready, client)
     assert body["window_closes_at"] == "2026-10-27T23:59:59-04:00"  # EDT
     assert (body["patient_id"], body["program"], body["rule_version"]) == \
         (world.patient.program_patient_id, "ipledge", "2026")
+
+
+def test_a_request_is_recorded_as_entered_at_the_counter(ready, client, db):
+    """Is a body with padded fields decided and recorded as the counter's form would record
+    it (the API's strict body and the service's input normalise alike)?"""
+    world, system = ready
+    padded = rma_ask(world) | {"patient_id": f"  {world.patient.program_patient_id} ",
+                               "ndc": " 0555-0101-02 "}
+    response = client.post("/api/v1/rma-requests", json=padded, headers=system.headers)
+    assert response.json["decision"] == "authorized", response.json
+    recorded = db.get(RmaRequest, response.json["id"])
+    assert recorded.request == RmaAsk.model_validate(padded).model_dump(mode="json")
+    assert recorded.request["patient_id"] == world.patient.program_patient_id
 
 
 def test_the_window_closes_at_carries_the_winter_offset(app, db, factory, client):

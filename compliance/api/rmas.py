@@ -28,9 +28,9 @@ WRITE_PROBLEMS = (400, 401, 403, 404, 409, 422)
            "decision, authorized or denied with its reasons.")
 def create_rma_request():
     db = get_session()
-    ask = body(schemas.RmaRequestBody)
-    recorded = rma_requests.request_rma(db, pharmacy=g.api_pharmacy,
-                                        data=ask.model_dump(mode="json"), now=clock.now())
+    ask = schemas.as_rma_ask(body(schemas.RmaRequestBody))
+    recorded = rma_requests.request_rma(db, pharmacy=g.api_pharmacy, data=ask,
+                                        now=clock.now())
     return answer(presenters.decision(recorded), 201)
 
 

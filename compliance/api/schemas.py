@@ -28,6 +28,14 @@ def _strict_twin(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]
 
 RmaRequestBody = _strict_twin(RmaAsk, "RmaRequestBody",
                               "Ask for an authorization (RMA) for one fill.")
+
+
+def as_rma_ask(validated_body: BaseModel) -> RmaAsk:
+    """A validated `RmaRequestBody` as the service's `RmaAsk`, without validating it again:
+    the twin has the same fields, constraints and normalisation."""
+    return RmaAsk.model_construct(**dict(validated_body))
+
+
 DispenseBody = _strict_twin(DispenseEntry, "DispenseBody",
                             "The fill made under an RMA; `medication_guide_given` must be true.")
 

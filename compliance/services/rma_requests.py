@@ -79,19 +79,22 @@ class RecordedRequest:
     rma: IssuedRma | None = None
 
 
-def request_rma(db: Session, *, pharmacy, data: dict, now: datetime,
+def request_rma(db: Session, *, pharmacy, data: dict | RmaAsk, now: datetime,
                 requested_by: int | None = None) -> RecordedRequest:
     """Decide on an RMA and record the request either way; returns the recorded request.
 
     `pharmacy` is the asking pharmacy (a row or a plain record: its id and certification).
+    `data` is the request as entered, validated here, or an `RmaAsk` already validated
+    (the API's strict body checks the same fields with the same constraints).
     """
-    ask = validated(RmaAsk, data)
+    ask = data if isinstance(data, RmaAsk) else validated(RmaAsk, data)
     db.flush()  # plain statements do not flush the session's pending rows themselves
     recorded, changed = in_retried_transaction(
         db, lambda: _decide(db, pharmacy, ask, now, requested_by))
-    for model, row_id in changed:  # the session's ORM copies of these rows are stale now
-        if (stale := db.identity_map.get(identity_key(model, row_id))) is not None:
-            db.expire(stale)
+    if db.identity_map:  # the session's ORM copies of these rows, if any, are stale now
+        for model, row_id in changed:
+            if (stale := db.identity_map.get(identity_key(model, row_id))) is not None:
+                db.expire(stale)
     return recorded
 
 
