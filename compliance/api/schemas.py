@@ -17,11 +17,18 @@ STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 def _strict_twin(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
-    """The input model's fields and validators on a plain, strict pydantic model.
+    """The input model's fields, with their constraints and validators, on a plain, strict
+    pydantic model.
 
     The rules for each field stay in `compliance.models.inputs`; SQLModel classes cannot
     be strict about JSON (they refuse a date sent as a string), so the API body is a twin.
+    Only what the fields carry is copied, so a model with validators declared on the class
+    is refused here: its twin would accept what the model refuses.
     """
+    declared = model.__pydantic_decorators__
+    if declared.field_validators or declared.model_validators:
+        raise TypeError(f"{model.__name__} has class validators, which its twin would lose; "
+                        "put each rule in its field's annotation")
     fields = {name: (info.annotation, info) for name, info in model.model_fields.items()}
     return create_model(name, __config__=STRICT, __doc__=doc, **fields)
 
@@ -32,7 +39,7 @@ RmaRequestBody = _strict_twin(RmaAsk, "RmaRequestBody",
 
 def as_rma_ask(validated_body: BaseModel) -> RmaAsk:
     """A validated `RmaRequestBody` as the service's `RmaAsk`, without validating it again:
-    the twin has the same fields, constraints and normalisation."""
+    the twin checks and normalises every field as `RmaAsk` does (`_strict_twin`)."""
     return RmaAsk.model_construct(**dict(validated_body))
 
 
