@@ -264,12 +264,14 @@ def main() -> None:
     parser.add_argument("--floor-fixed-seconds", type=float, default=10)
     parser.add_argument("--rate", type=float, default=100, help="the fixed rate, req/s")
     parser.add_argument("--patients", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
-                        help="gunicorn workers for each app (default: two per core)")
+    parser.add_argument("--workers", type=int, default=max(2, 2 * len(os.sched_getaffinity(0))),
+                        help="gunicorn workers for each app (default: two per core it may use)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    if args.workers < 2:
+        parser.error("--workers must be at least 2")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench does it)")
     pg_url = os.environ.get("TEST_DATABASE_URL", "")
