@@ -61,5 +61,5 @@ def test_the_strict_body_refuses_or_normalises_as_the_input_model_does(body):
         with pytest.raises(ValidationError):
             schemas.RmaRequestBody.model_validate_json(as_json)
         return
-    twin = schemas.as_rma_ask(schemas.RmaRequestBody.model_validate_json(as_json))
+    twin = schemas.as_input(schemas.RmaRequestBody.model_validate_json(as_json))
     assert twin.model_dump(mode="json") == expected

@@ -28,7 +28,7 @@ WRITE_PROBLEMS = (400, 401, 403, 404, 409, 422)
            "decision, authorized or denied with its reasons.")
 def create_rma_request():
     db = get_session()
-    ask = schemas.as_rma_ask(body(schemas.RmaRequestBody))
+    ask = schemas.as_input(body(schemas.RmaRequestBody))
     recorded = rma_requests.request_rma(db, pharmacy=g.api_pharmacy, data=ask,
                                         now=clock.now())
     return answer(presenters.decision(recorded), 201)
@@ -57,9 +57,8 @@ def show_rma_request(request_id: str):
            "do-not-dispense-after date, or reversed.")
 def create_dispense():
     db = get_session()
-    entry = body(schemas.DispenseBody)
-    row = rma.record_dispense(db, pharmacy=g.api_pharmacy, data=entry.model_dump(mode="json"),
-                              now=clock.now())
+    entry = schemas.as_input(body(schemas.DispenseBody))
+    row = rma.record_dispense(db, pharmacy=g.api_pharmacy, data=entry, now=clock.now())
     return answer(presenters.dispense(row, db.get(Authorization, row.authorization_id)), 201)
 
 

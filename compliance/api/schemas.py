@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from compliance.models.inputs import DispenseEntry, RmaAsk
 
 STRICT = ConfigDict(extra="forbid", strict=True)
+_INPUT_OF: dict[type[BaseModel], type[BaseModel]] = {}  # each strict body's input model
 
 
 def _strict_twin(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
@@ -30,17 +31,20 @@ def _strict_twin(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]
         raise TypeError(f"{model.__name__} has class validators, which its twin would lose; "
                         "put each rule in its field's annotation")
     fields = {name: (info.annotation, info) for name, info in model.model_fields.items()}
-    return create_model(name, __config__=STRICT, __doc__=doc, **fields)
+    twin = create_model(name, __config__=STRICT, __doc__=doc, **fields)
+    _INPUT_OF[twin] = model
+    return twin
+
+
+def as_input(validated_body: BaseModel) -> BaseModel:
+    """A validated strict body as the input model it twins, without validating it again:
+    the twin checks and normalises every field as that model does, so the service takes it
+    as it is (`services.errors.validated`)."""
+    return _INPUT_OF[type(validated_body)].model_construct(**dict(validated_body))
 
 
 RmaRequestBody = _strict_twin(RmaAsk, "RmaRequestBody",
                               "Ask for an authorization (RMA) for one fill.")
-
-
-def as_rma_ask(validated_body: BaseModel) -> RmaAsk:
-    """A validated `RmaRequestBody` as the service's `RmaAsk`, without validating it again:
-    the twin checks and normalises every field as `RmaAsk` does (`_strict_twin`)."""
-    return RmaAsk.model_construct(**dict(validated_body))
 
 
 DispenseBody = _strict_twin(DispenseEntry, "DispenseBody",

@@ -32,8 +32,12 @@ def _sentence(error: dict) -> str:
     return message[:1].upper() + message[1:]
 
 
-def validated(model, data: dict):
-    """Validate input with a non-table model; a refusal names each bad field."""
+def validated(model, data):
+    """Validate input with a non-table model; a refusal names each bad field. An instance
+    of `model` is taken as it is: it was validated already (the API's strict bodies, which
+    check the same fields, are handed over as their input model: `schemas.as_input`)."""
+    if isinstance(data, model):
+        return data
     try:
         return model.model_validate(data)
     except ValidationError as exc:

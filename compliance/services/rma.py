@@ -26,7 +26,7 @@ from workflows.flow import Context, InvalidTransition
 from workflows.machines import CourseEvent, CourseState, CycleEvent, CycleFlow
 
 
-def record_dispense(db: Session, *, pharmacy: Pharmacy, data: dict, now: datetime,
+def record_dispense(db: Session, *, pharmacy: Pharmacy, data: dict | DispenseEntry, now: datetime,
                     recorded_by: int | None = None) -> Dispense:
     """Record the fill made under an RMA: at most one, inside its window."""
     entry = validated(DispenseEntry, data)

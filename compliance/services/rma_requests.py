@@ -84,10 +84,9 @@ def request_rma(db: Session, *, pharmacy, data: dict | RmaAsk, now: datetime,
     """Decide on an RMA and record the request either way; returns the recorded request.
 
     `pharmacy` is the asking pharmacy (a row or a plain record: its id and certification).
-    `data` is the request as entered, validated here, or an `RmaAsk` already validated
-    (the API's strict body checks the same fields with the same constraints).
+    `data` is the request as entered, or an `RmaAsk` already validated (`validated`).
     """
-    ask = data if isinstance(data, RmaAsk) else validated(RmaAsk, data)
+    ask = validated(RmaAsk, data)
     db.flush()  # plain statements do not flush the session's pending rows themselves
     recorded, changed = in_retried_transaction(
         db, lambda: _decide(db, pharmacy, ask, now, requested_by))
