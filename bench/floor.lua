@@ -3,7 +3,7 @@
 --
 --   wrk -t2 -c8 -d15s -s bench/floor.lua http://127.0.0.1:PORT
 --
--- done() prints the same "BENCH_JSON {...}" line as bench/rma.lua.
+-- done() prints the same "BENCH_JSON {...}" line as bench/rma.lua, less its "repeated".
 
 local threads = {}
 

@@ -4,8 +4,9 @@
 --
 -- BODIES holds one JSON request body per line (bench/seed.py writes it); thread k of
 -- THREADS sends lines k+1, k+1+THREADS, ... among the first LIMIT lines (the rest are kept
--- for the fixed-rate run), so no body is sent twice while LIMIT lasts. done() prints one
--- line "BENCH_JSON {...}" with the counts and the latency percentiles (microseconds).
+-- for the fixed-rate run), so no body is sent twice while LIMIT lasts; a request past it
+-- repeats a body and is counted as "repeated". done() prints one line "BENCH_JSON {...}"
+-- with the counts and the latency percentiles (microseconds).
 
 local threads = {}
 
@@ -26,10 +27,14 @@ function init(args)
   limit = math.min(tonumber(args[4]) or #bodies, #bodies)
   position = id
   other = 0
+  repeated = 0
   headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key}
 end
 
 function request()
+  if position >= limit then
+    repeated = repeated + 1
+  end
   local body = bodies[(position % limit) + 1]
   position = position + step
   return wrk.format("POST", "/api/v1/rma-requests", headers, body)
@@ -42,16 +47,17 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local unexpected = 0
+  local unexpected, repeats = 0, 0
   for _, thread in ipairs(threads) do
     unexpected = unexpected + thread:get("other")
+    repeats = repeats + thread:get("repeated")
   end
   local errors = summary.errors
   io.write(string.format(
-    'BENCH_JSON {"requests": %d, "duration_us": %d, "unexpected_status": %d, ' ..
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "unexpected_status": %d, "repeated": %d, ' ..
     '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
     '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.0f}\n',
-    summary.requests, summary.duration, unexpected, errors.connect, errors.read,
+    summary.requests, summary.duration, unexpected, repeats, errors.connect, errors.read,
     errors.write, errors.timeout, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, latency.mean))
 end
