@@ -6,26 +6,25 @@ and then SQLite (a file in a temporary directory): migrate, seed 10,000 patients
 settings) and the floor app (bench/floor_app.py, one indexed read and one insert in one
 transaction), each with the same N workers, on loopback, then measure:
 
-1. the floor at maximum throughput (wrk, 2 threads, 8 connections, 15 s, bench/floor.lua)
-   and at a fixed 100 requests per second for 10 s, open loop (bench/openloop.py);
-2. RMA requests at maximum throughput, the same way (bench/rma.lua), each request body
-   sent once: a patient asked twice gets a cheaper denial, which would flatter the figure.
-   A one-second probe on the real mix sets how long the distinct bodies last, with a
-   margin (at most 15 s); should the run outlast them anyway, the summary says how many
-   requests repeated a body;
-3. the floor at maximum throughput again, right after (its warm-up drains what the RMA run
-   left queued): the ratio is taken against the mean of the two floor runs, so a machine
-   that speeds up or slows down during the runs (a shared host) does not tilt it;
-4. RMA requests at a fixed rate, open loop: half the maximum for 10 s when that is below
-   100 per second (latency below saturation), then 100 per second for 15 s;
-5. the peak resident memory (VmHWM) of every gunicorn worker, polled during the runs.
+1. the floor at a fixed 100 requests per second for 10 s, open loop (bench/openloop.py);
+2. maximum throughput with wrk (2 threads, 8 connections), in turns: the floor for 5 s
+   (bench/floor.lua), then RMA requests (bench/rma.lua), three times, and the floor once
+   more. Each RMA turn's ratio is taken against the mean of the floor runs on either side
+   of it, and the ratio reported is the median of the three: the host of a shared machine
+   has drifted by a quarter within a minute, and turns of seconds see much less of that
+   than one long run of each. Each RMA body is sent once: a patient asked twice gets a
+   cheaper denial, which would flatter the figure, so a one-second probe on the real mix
+   sets how long the turns can last on the distinct bodies, with a margin; should a turn
+   outlast its share anyway, the summary says how many requests repeated a body. A
+   second of the floor before each of its runs drains what the RMA turn left in flight;
+3. RMA requests at a fixed rate, open loop: half the maximum for 10 s when that is below
+   100 per second (latency below saturation), then 100 per second for 15 s; then the
+   floor at 100 per second again, to tell a slow spell of the machine from the service's;
+4. the peak resident memory (VmHWM) of every gunicorn worker, polled during the runs.
 
 Before the runs, the disk's flush latency (bench/flushes.py, 10 s, in the bench's folder):
 every PostgreSQL commit waits for one flush, so a fixed-rate p99 cannot beat the disk's
 tail. When both the RMA requests and the floor miss the p99 target, the summary says so.
-
-The floor goes first because an RMA run past saturation leaves a queue behind it (the
-second floor run's warm-up absorbs it).
 
 N is the production setting the README gives, two sync workers per core: a sync worker
 holds its request through every round trip to the database, so with one worker per core a
@@ -46,6 +45,7 @@ import re
 import secrets
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,6 +74,8 @@ from compliance.models import RmaRequest  # noqa: E402
 
 TARGET_RATIO, TARGET_P99_MS = 0.6, 20.0
 WARMUP_SECONDS = 3
+ROUNDS = 3  # RMA maxima, each between two of the floor's
+FLOOR_SECONDS = 5
 FLUSH_PROBE_SECONDS = 10
 PROBE_BODIES = 1000
 
@@ -113,7 +115,8 @@ def decisions(url: str, since: datetime) -> dict:
 
 def measure(api: Server, floor: Server, work: Path, bodies: list[str],
             args: argparse.Namespace) -> dict:
-    """The runs, floor first (an RMA run past saturation leaves a queue behind it)."""
+    """The runs: the floor's fixed rate, then floor and RMA maxima in turns, then the RMA's
+    fixed rates."""
     fixed_count = int(args.rate * args.seconds)
     probe, pool, fixed = (bodies[:PROBE_BODIES], bodies[PROBE_BODIES:-fixed_count],
                           bodies[-fixed_count:])
@@ -122,10 +125,7 @@ def measure(api: Server, floor: Server, work: Path, bodies: list[str],
     warmup = _lines(work / "warmup.jsonl", [json.dumps(json.loads(b) | wrong_birth_date)
                                             for b in bodies[:200]])
     with MemoryWatch([api, floor]):
-        # The floor first: an overloaded RMA run leaves queued requests behind it.
         wrk(floor.url, BENCH / "floor.lua", WARMUP_SECONDS, args)
-        floor_max = wrk(floor.url, BENCH / "floor.lua", args.seconds, args)
-        print(f"floor max throughput: {json.dumps(floor_max)}", flush=True)
         floor_fixed = openloop.run(floor.url + "/floor", rate=args.rate,
                                    seconds=args.floor_fixed_seconds)
         print(f"floor at {args.rate:g}/s: {json.dumps(floor_fixed)}", flush=True)
@@ -134,36 +134,73 @@ def measure(api: Server, floor: Server, work: Path, bodies: list[str],
         measured_from = datetime.now(UTC)
         # A patient asked twice gets a cheaper denial, so the maximum is measured on first
         # requests only: a one-second probe on the real mix sets how long the pool lasts,
-        # with a margin (the full run has gone up to a fifth faster than its probe).
+        # with a margin (a turn has run more than a third faster than its probe).
         probed = wrk(api.url, BENCH / "rma.lua", 1, args,
                      _rma_args(_lines(work / "probe.jsonl", probe), key_file, args))
-        seconds = max(2, min(args.seconds, int(0.75 * len(pool) / probed["rps"])))
-        rma_max = wrk(api.url, BENCH / "rma.lua", seconds, args,
-                      _rma_args(_lines(work / "pool.jsonl", pool), key_file, args))
-        rma_max["distinct_bodies"] = len(pool)
-        print(f"RMA max throughput ({seconds} s on {len(pool)} distinct requests): "
-              f"{json.dumps(rma_max)}", flush=True)
-        wrk(floor.url, BENCH / "floor.lua", WARMUP_SECONDS, args)
-        floor_after = wrk(floor.url, BENCH / "floor.lua", args.seconds, args)
-        print(f"floor max throughput, after: {json.dumps(floor_after)}", flush=True)
+        seconds = max(2, min(args.seconds, int(0.5 * len(pool) / probed["rps"] / ROUNDS)))
+        floors, rmas, unused = [_floor_max(floor, args)], [], []
+        for turn, chunk in enumerate(_chunks(pool, ROUNDS), 1):
+            rma_run = wrk(api.url, BENCH / "rma.lua", seconds, args,
+                          _rma_args(_lines(work / f"pool-{turn}.jsonl", chunk), key_file, args))
+            print(f"RMA max throughput, turn {turn} ({seconds:g} s on {len(chunk)} distinct "
+                  f"requests): {json.dumps(rma_run)}", flush=True)
+            rmas.append(rma_run)
+            unused += chunk[rma_run["requests"] + args.connections:]  # left to spare
+            floors.append(_floor_max(floor, args))
         headers = {"Content-Type": "application/json",
                    "Authorization": f"Bearer {key_file.read_text().strip()}"}
+        rma_max = _combined(rmas)
         half = max(1, round(rma_max["rps"] / 2))
         rma_half = None
-        if half < args.rate:  # what latency looks like below saturation
-            unused = pool[-int(half * args.floor_fixed_seconds):]  # the slow run left these
+        if half < args.rate and len(unused) >= half * args.floor_fixed_seconds:
             rma_half = openloop.run(api.url + "/api/v1/rma-requests", rate=half,
                                     seconds=args.floor_fixed_seconds, bodies=unused,
-                                    headers=headers)
+                                    headers=headers)  # latency below saturation
             print(f"RMA at {half}/s (half the maximum): {json.dumps(rma_half)}",
                   flush=True)
         rma_fixed = openloop.run(api.url + "/api/v1/rma-requests", rate=args.rate,
                                  seconds=args.seconds, bodies=fixed, headers=headers)
         print(f"RMA at {args.rate:g}/s: {json.dumps(rma_fixed)}", flush=True)
+        floor_fixed_after = openloop.run(floor.url + "/floor", rate=args.rate,
+                                         seconds=args.floor_fixed_seconds)
+        print(f"floor at {args.rate:g}/s, after: {json.dumps(floor_fixed_after)}", flush=True)
+    ratios = [rma["rps"] / ((before["rps"] + after["rps"]) / 2)
+              for rma, before, after in zip(rmas, floors, floors[1:], strict=False)]
     return {"rma_max": rma_max, "rma_half": rma_half, "rma_fixed": rma_fixed,
-            "floor_max": floor_max, "floor_after": floor_after, "floor_fixed": floor_fixed,
-            "measured_from": measured_from,
+            "floor_max": _combined(floors), "floor_fixed": floor_fixed,
+            "floor_fixed_after": floor_fixed_after,
+            "ratios": [round(ratio, 3) for ratio in ratios],
+            "ratio": round(statistics.median(ratios), 3), "measured_from": measured_from,
             "rma_peak_mb": api.peak_mb(), "floor_peak_mb": floor.peak_mb()}
+
+
+def _floor_max(floor: Server, args: argparse.Namespace) -> dict:
+    """One floor maximum, after a second's warm-up that also drains what an RMA run before
+    it left in flight."""
+    wrk(floor.url, BENCH / "floor.lua", 1, args)
+    found = wrk(floor.url, BENCH / "floor.lua", FLOOR_SECONDS, args)
+    print(f"floor max throughput: {json.dumps(found)}", flush=True)
+    return found
+
+
+def _chunks(items: list, count: int) -> list[list]:
+    size = len(items) // count
+    return [items[n * size:(n + 1) * size] for n in range(count)]
+
+
+def _combined(runs: list[dict]) -> dict:
+    """Runs of wrk as one: the throughput over their total time, the median p50 and the
+    worst p99 and maximum (percentiles of separate runs cannot be merged exactly)."""
+    requests = sum(run["requests"] for run in runs)
+    duration = sum(run["duration_us"] for run in runs)
+    return {"runs": len(runs), "requests": requests, "duration_us": duration,
+            "rps": round(requests / (duration / 1e6), 1),
+            "rps_each": [run["rps"] for run in runs],
+            "p50_ms": statistics.median(run["p50_ms"] for run in runs),
+            "p99_ms": max(run["p99_ms"] for run in runs),
+            "max_ms": max(run["max_ms"] for run in runs),
+            **{key: sum(run.get(key, 0) for run in runs)
+               for key in ("unexpected_status", "errors", "repeated")}}
 
 
 def _lines(path: Path, lines: list[str]) -> Path:
@@ -259,23 +296,25 @@ def summary(results: list[dict], args: argparse.Namespace, flush: dict | None = 
     lines = [f"{'database':<11} {'RMA req/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
              f"{'p99 ms @' + rate + '/s':>13} {'p99 ms @half':>15} {'peak MB/worker':>14} "
              f"{'floor req/s':>11} {'floor p99 @' + rate + '/s':>16} {'ratio':>6}"]
+    lines.append(f"{'(before/after)':>{len(lines[0]) - 7}}")  # under the floor's p99
     verdicts = []
     for r in results:
-        floor_rps = (r["floor_max"]["rps"] + r["floor_after"]["rps"]) / 2
-        ratio = r["rma_max"]["rps"] / floor_rps if floor_rps else 0
-        r["ratio"] = round(ratio, 3)
+        floor_rps, ratio = r["floor_max"]["rps"], r["ratio"]
         peak = "/".join(f"{mb:.0f}" for mb in r["rma_peak_mb"][:args.workers])
         fixed, half = r["rma_fixed"], r["rma_half"]
         at_half = f"{half['p99_ms']:.1f} @{half['rate']:g}/s" if half else "-"
+        floor_fixed = f"{r['floor_fixed']['p99_ms']:.1f}/{r['floor_fixed_after']['p99_ms']:.1f}"
         lines.append(f"{r['database']:<11} {r['rma_max']['rps']:>9.1f} "
                      f"{r['rma_max']['p50_ms']:>7.1f} {r['rma_max']['p99_ms']:>7.1f} "
                      f"{fixed['p99_ms']:>13.1f} {at_half:>15} {peak:>14} "
-                     f"{floor_rps:>11.1f} {r['floor_fixed']['p99_ms']:>16.1f} "
+                     f"{floor_rps:>11.1f} {floor_fixed:>16} "
                      f"{ratio:>6.2f}")
         p99_met = fixed["p99_ms"] <= TARGET_P99_MS and fixed["answered"] == fixed["sent"]
         verdicts.append(
-            f"{r['database']}: throughput ratio {ratio:.2f} (floor {r['floor_max']['rps']:g} "
-            f"then {r['floor_after']['rps']:g} req/s) "
+            f"{r['database']}: throughput ratio {ratio:.2f} (the median of "
+            f"{', '.join(f'{turn:.2f}' for turn in r['ratios'])}; floor "
+            f"{min(r['floor_max']['rps_each']):g} to {max(r['floor_max']['rps_each']):g} "
+            "req/s) "
             f"{'meets' if ratio >= TARGET_RATIO else 'MISSES'} the target >= {TARGET_RATIO}"
             f"{_repeats(r['rma_max'])}; "
             f"p99 at {rate} req/s {fixed['p99_ms']:.1f} ms "
@@ -296,7 +335,7 @@ def _repeats(rma_max: dict) -> str:
 def _machine_limit(result: dict, p99_met: bool, flush: dict | None) -> str:
     """When the floor misses the p99 target too, the machine sets it: say so, with the
     disk's flushes for PostgreSQL, whose every commit waits for one."""
-    floor_p99 = result["floor_fixed"]["p99_ms"]
+    floor_p99 = max(result["floor_fixed"]["p99_ms"], result["floor_fixed_after"]["p99_ms"])
     if p99_met or floor_p99 <= TARGET_P99_MS:
         return ""
     said = f"; the floor misses it too ({floor_p99:.1f} ms)"
@@ -308,7 +347,8 @@ def _machine_limit(result: dict, p99_met: bool, flush: dict | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=15, help="each measured run")
+    parser.add_argument("--seconds", type=float, default=15,
+                        help="the RMA run at the fixed rate, and the longest an RMA turn may last")
     parser.add_argument("--floor-fixed-seconds", type=float, default=10)
     parser.add_argument("--rate", type=float, default=100, help="the fixed rate, req/s")
     parser.add_argument("--patients", type=int, default=10_000)
