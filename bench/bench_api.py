@@ -137,7 +137,7 @@ def measure(api: Server, floor: Server, work: Path, bodies: list[str],
         # with a margin (a turn has run more than a third faster than its probe).
         probed = wrk(api.url, BENCH / "rma.lua", 1, args,
                      _rma_args(_lines(work / "probe.jsonl", probe), key_file, args))
-        seconds = max(2, min(args.seconds, int(0.5 * len(pool) / probed["rps"] / ROUNDS)))
+        seconds = max(1, min(args.seconds, int(0.5 * len(pool) / probed["rps"] / ROUNDS)))
         floors, rmas, unused = [_floor_max(floor, args)], [], []
         for turn, chunk in enumerate(_chunks(pool, ROUNDS), 1):
             rma_run = wrk(api.url, BENCH / "rma.lua", seconds, args,
