@@ -6,7 +6,8 @@
 -- THREADS sends lines k+1, k+1+THREADS, ... among the first LIMIT lines (the rest are kept
 -- for the fixed-rate run), so no body is sent twice while LIMIT lasts; a request past it
 -- repeats a body and is counted as "repeated". done() prints one line "BENCH_JSON {...}"
--- with the counts and the latency percentiles (microseconds).
+-- with the counts, the latency percentiles (microseconds) and "unsent_from": no thread
+-- took any line from there on (0-based), so those are left for another run.
 
 local threads = {}
 
@@ -47,17 +48,19 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local unexpected, repeats = 0, 0
+  local unexpected, repeats, furthest = 0, 0, 0
   for _, thread in ipairs(threads) do
     unexpected = unexpected + thread:get("other")
     repeats = repeats + thread:get("repeated")
+    furthest = math.max(furthest, thread:get("position"))
   end
   local errors = summary.errors
   io.write(string.format(
     'BENCH_JSON {"requests": %d, "duration_us": %d, "unexpected_status": %d, "repeated": %d, ' ..
+    '"unsent_from": %d, ' ..
     '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
     '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.0f}\n',
-    summary.requests, summary.duration, unexpected, repeats, errors.connect, errors.read,
+    summary.requests, summary.duration, unexpected, repeats, furthest, errors.connect, errors.read,
     errors.write, errors.timeout, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, latency.mean))
 end
