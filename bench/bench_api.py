@@ -44,11 +44,8 @@ import argparse
 import json
 import logging
 import os
-import platform
-import re
 import secrets
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -65,22 +62,20 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import floor_app  # noqa: E402
-import flushes  # noqa: E402
+import machine  # noqa: E402
 import openloop  # noqa: E402
+import report  # noqa: E402
 import seed  # noqa: E402
-from servers import GUNICORN, MemoryWatch, Server, read_or_empty  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
-from sqlalchemy.exc import DBAPIError  # noqa: E402
+from servers import MemoryWatch, Server  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from compliance.db import make_engine  # noqa: E402
 from compliance.migrations.runner import upgrade  # noqa: E402
 from compliance.models import RmaRequest  # noqa: E402
 
-TARGET_RATIO, TARGET_P99_MS = 0.6, 20.0
 WARMUP_SECONDS = 3
 ROUNDS = 3  # RMA maxima, each between two of the floor's
 FLOOR_SECONDS = 5
-FLUSH_PROBE_SECONDS = 10
 PROBE_BODIES = 1000
 
 
@@ -258,114 +253,6 @@ def bench_database(label: str, url: str, work: Path, args: argparse.Namespace) -
     return result
 
 
-def machine(pg_url: str | None) -> dict:
-    """What the figures were measured on."""
-    cpuinfo = read_or_empty(Path("/proc/cpuinfo"))
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    mem = re.search(r"^MemTotal:\s+(\d+) kB", read_or_empty(Path("/proc/meminfo")), re.MULTILINE)
-    os_release = read_or_empty(Path("/etc/os-release"))
-    release = re.search(r'^PRETTY_NAME="(.+)"', os_release, re.MULTILINE)
-    described = {
-        "cpus": os.cpu_count(), "cpu": model[1] if model else platform.processor(),
-        "ram_gb": round(int(mem[1]) / 1024 / 1024, 1) if mem else None,
-        "os": release[1] if release else platform.platform(),
-        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
-    }
-    if pg_url:
-        engine = make_engine(pg_url)
-        with engine.connect() as connection:
-            described["postgresql"] = connection.scalar(text("SHOW server_version"))
-            described["postgresql_data"] = _data_directory(connection)
-        engine.dispose()
-    version = subprocess.run([str(GUNICORN), "--version"],  # noqa: S603
-                             capture_output=True, text=True, check=False)
-    found = re.search(r"[\d.]+\d", version.stdout)
-    described["gunicorn"] = found[0] if found else "?"
-    return described
-
-
-def _data_directory(connection) -> str | None:
-    """Where the server keeps its data (readable by superusers and pg_read_all_settings)."""
-    try:
-        return connection.scalar(text("SHOW data_directory"))
-    except DBAPIError:
-        connection.rollback()
-        return None
-
-
-def disk_flush(folder: Path, pg_data: str | None) -> dict:
-    """The flush probe in the bench's folder, and whether that is PostgreSQL's disk."""
-    found = flushes.measure(folder, FLUSH_PROBE_SECONDS)
-    found["same_disk_as_postgresql"] = flushes.same_disk(folder, pg_data)
-    return found
-
-
-def summary(results: list[dict], args: argparse.Namespace, flush: dict | None = None) -> str:
-    """The table the README reports, and whether each target is met."""
-    rate = format(args.rate, "g")
-    lines = [f"{'database':<11} {'RMA req/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-             f"{'p99 ms @' + rate + '/s':>13} {'p99 ms @half':>15} {'peak MB/worker':>14} "
-             f"{'floor req/s':>11} {'floor p99 @' + rate + '/s':>16} {'ratio':>6}"]
-    lines.append(f"{'(before/after)':>{len(lines[0]) - 7}}")  # under the floor's p99
-    verdicts = []
-    for r in results:
-        floor_rps, ratio = r["floor_max"]["rps"], r["ratio"]
-        peak = "/".join(f"{mb:.0f}" for mb in r["rma_peak_mb"][:args.workers])
-        fixed, half = r["rma_fixed"], r["rma_half"]
-        at_half = f"{half['p99_ms']:.1f} @{half['rate']:g}/s" if half else "-"
-        floor_fixed = f"{r['floor_fixed']['p99_ms']:.1f}/{r['floor_fixed_after']['p99_ms']:.1f}"
-        lines.append(f"{r['database']:<11} {r['rma_max']['rps']:>9.1f} "
-                     f"{r['rma_max']['p50_ms']:>7.1f} {r['rma_max']['p99_ms']:>7.1f} "
-                     f"{fixed['p99_ms']:>13.1f} {at_half:>15} {peak:>14} "
-                     f"{floor_rps:>11.1f} {floor_fixed:>16} "
-                     f"{ratio:>6.2f}")
-        p99_met = _p99_met(fixed)
-        verdicts.append(
-            f"{r['database']}: throughput ratio {ratio:.2f} (the median of "
-            f"{', '.join(f'{turn:.2f}' for turn in r['ratios'])}; floor "
-            f"{min(r['floor_max']['rps_each']):g} to {max(r['floor_max']['rps_each']):g} "
-            "req/s) "
-            f"{'meets' if ratio >= TARGET_RATIO else 'MISSES'} the target >= {TARGET_RATIO}"
-            f"{_repeats(r['rma_max'])}; "
-            f"p99 at {rate} req/s {fixed['p99_ms']:.1f} ms "
-            f"{'meets' if p99_met else 'MISSES'} the target <= {TARGET_P99_MS:g} ms "
-            f"({fixed['answered']} of {fixed['sent']} answered, {fixed['answered_per_s']:g}/s;"
-            f" {fixed['statuses']}){_machine_limit(r, p99_met, flush)}")
-    return "\n".join([*lines, "", *verdicts])
-
-
-def _repeats(rma_max: dict) -> str:
-    """A warning when the maximum run outlasted its distinct bodies (cheaper denials)."""
-    if not rma_max.get("repeated"):
-        return ""
-    return (f" (but {rma_max['repeated']} of its {rma_max['requests']} requests repeated a "
-            "body, whose cheaper denial flatters it)")
-
-
-def _p99_met(fixed: dict) -> bool:
-    """Every request of a fixed-rate run answered, and its p99 within the target."""
-    return fixed["p99_ms"] <= TARGET_P99_MS and fixed["answered"] == fixed["sent"]
-
-
-def _machine_limit(result: dict, p99_met: bool, flush: dict | None) -> str:
-    """When the floor misses the p99 target too, the machine sets it: say so, with the
-    disk's flushes for PostgreSQL, whose every commit waits for one, when the probe ran on
-    its disk."""
-    floors = (result["floor_fixed"], result["floor_fixed_after"])
-    if p99_met or all(_p99_met(floor) for floor in floors):
-        return ""
-    missed = ", ".join(f"{floor['p99_ms']:.1f} ms" + (
-        "" if floor["answered"] == floor["sent"] else
-        f", {floor['answered']} of {floor['sent']} answered")
-        for floor in floors if not _p99_met(floor))
-    said = f"; the floor misses it too ({missed})"
-    if result["database"] == "PostgreSQL" and flush and flush["same_disk_as_postgresql"]:
-        said += (f", and each commit waits for a disk flush: p99.9 {flush['p999_ms']:g} ms, "
-                 f"slowest {flush['max_ms']:g} ms of {flush['flushes']} in the probe")
-    return said
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15,
@@ -385,12 +272,11 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench does it)")
     pg_url = os.environ.get("TEST_DATABASE_URL", "")
     pg_url = pg_url if pg_url.startswith("postgresql") else None
-    described = machine(pg_url)
-    pg_data = described.pop("postgresql_data", None)
+    described = machine.describe(pg_url)
     print(json.dumps(described), flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
-        described["disk_flush"] = disk_flush(Path(folder), pg_data)
+        described["disk_flush"] = machine.disk_flush(Path(folder), pg_url)
         print(f"disk flush (8 kB, fdatasync): {json.dumps(described['disk_flush'])}",
               flush=True)
         if pg_url:
@@ -402,7 +288,7 @@ def main() -> None:
         (Path(folder) / "sqlite").mkdir()
         results.append(bench_database("SQLite", f"sqlite:///{folder}/sqlite/bench.db",
                                       Path(folder) / "sqlite", args))
-    print("\n" + summary(results, args, described["disk_flush"]))
+    print("\n" + report.summary(results, args, described["disk_flush"]))
     if args.json:
         args.json.write_text(json.dumps({"machine": described, "results": results}, indent=2))
 

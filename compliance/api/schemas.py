@@ -45,8 +45,6 @@ def as_input(validated_body: BaseModel) -> BaseModel:
 
 RmaRequestBody = _strict_twin(RmaAsk, "RmaRequestBody",
                               "Ask for an authorization (RMA) for one fill.")
-
-
 DispenseBody = _strict_twin(DispenseEntry, "DispenseBody",
                             "The fill made under an RMA; `medication_guide_given` must be true.")
 
