@@ -106,7 +106,7 @@ def snapshot(db) -> dict:
         + db.execute(select(Pharmacy.certification_status, Pharmacy.certified_on,
                             Pharmacy.certification_expires_on).order_by(Pharmacy.id)).all(),
         "passwords": db.scalars(select(User.password_hash).order_by(User.id)).all(),
-        "invitations_used": db.scalars(select(Invitation.used_at)).all(),
+        "invitations_used": db.scalars(select(Invitation.used_at).order_by(Invitation.id)).all(),
     }
 
 
