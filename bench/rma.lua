@@ -6,8 +6,13 @@
 -- THREADS sends lines k+1, k+1+THREADS, ... among the first LIMIT lines (the rest are kept
 -- for the fixed-rate run), so no body is sent twice while LIMIT lasts; a request past it
 -- repeats a body and is counted as "repeated". done() prints one line "BENCH_JSON {...}"
--- with the counts, the latency percentiles (microseconds) and "unsent_from": no thread
--- took any line from there on (0-based), so those are left for another run.
+-- with the counts, the latency percentiles (microseconds), "active_us" (from the first
+-- request to the last response, bench/clock.lua) and "unsent_from": no thread took any
+-- line from there on (0-based), so those are left for another run.
+
+local folder = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = folder .. "?.lua;" .. package.path
+local clock = require("clock")
 
 local threads = {}
 
@@ -17,6 +22,8 @@ function setup(thread)
 end
 
 function init(args)
+  first_us = 0
+  last_us = 0
   bodies = {}
   for line in io.lines(args[1]) do
     bodies[#bodies + 1] = line
@@ -33,6 +40,9 @@ function init(args)
 end
 
 function request()
+  if first_us == 0 then
+    first_us = clock.now_us()
+  end
   if position >= limit then
     repeated = repeated + 1
   end
@@ -42,6 +52,7 @@ function request()
 end
 
 function response(status, headers, body)
+  last_us = clock.now_us()
   if status ~= 201 then
     other = other + 1
   end
@@ -56,11 +67,11 @@ function done(summary, latency, requests)
   end
   local errors = summary.errors
   io.write(string.format(
-    'BENCH_JSON {"requests": %d, "duration_us": %d, "unexpected_status": %d, "repeated": %d, ' ..
-    '"unsent_from": %d, ' ..
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "active_us": %d, "unexpected_status": %d, ' ..
+    '"repeated": %d, "unsent_from": %d, ' ..
     '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
     '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.0f}\n',
-    summary.requests, summary.duration, unexpected, repeats, furthest, errors.connect, errors.read,
-    errors.write, errors.timeout, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, latency.mean))
+    summary.requests, summary.duration, clock.active_us(threads), unexpected, repeats, furthest,
+    errors.connect, errors.read, errors.write, errors.timeout, latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
 end
