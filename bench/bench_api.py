@@ -47,7 +47,6 @@ import os
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +67,7 @@ import report  # noqa: E402
 import seed  # noqa: E402
 from servers import MemoryWatch, Server  # noqa: E402
 from sqlalchemy import select  # noqa: E402
+from wrk_runs import combined, wrk  # noqa: E402
 
 from compliance.db import make_engine  # noqa: E402
 from compliance.migrations.runner import upgrade  # noqa: E402
@@ -77,31 +77,6 @@ WARMUP_SECONDS = 3
 ROUNDS = 3  # RMA maxima, each between two of the floor's
 FLOOR_SECONDS = 5
 PROBE_BODIES = 1000
-
-
-def wrk(url: str, script: Path, seconds: float, args: argparse.Namespace,
-        script_args: list[str] = ()) -> dict:
-    """One wrk run; returns its BENCH_JSON line with requests per second and milliseconds.
-
-    The throughput is over the scripts' own span, from the first request to the last
-    response (`active_us`, bench/clock.lua), not over wrk's duration: that one now and then
-    ends with about 100 ms in which nothing was answered, a tenth of a one-second turn."""
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s",
-               "--timeout", "10s", "-s", str(script), url]
-    if script_args:
-        command += ["--", *script_args]
-    done = subprocess.run(command, capture_output=True, text=True,  # noqa: S603
-                          timeout=seconds + 60, cwd=ROOT, check=True)
-    line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON "))
-    found = json.loads(line.removeprefix("BENCH_JSON "))
-    found["rps"] = round(found["requests"] / (found["active_us"] / 1e6), 1) \
-        if found["active_us"] else 0.0
-    found["errors"] = sum(found.pop(k) for k in ("connect_errors", "read_errors",
-                                                 "write_errors", "timeouts"))
-    for name in ("p50", "p90", "p99", "max"):
-        found[f"{name}_ms"] = round(found.pop(f"{name}_us") / 1000, 2)
-    found.pop("mean_us")
-    return found
 
 
 def decisions(url: str, since: datetime) -> dict:
@@ -154,7 +129,7 @@ def measure(api: Server, floor: Server, work: Path, bodies: list[str],
             floors.append(_floor_max(floor, args))
         headers = {"Content-Type": "application/json",
                    "Authorization": f"Bearer {key_file.read_text().strip()}"}
-        rma_max = _combined(rmas)
+        rma_max = combined(rmas)
         half = max(1, round(rma_max["rps"] / 2))
         rma_half = None
         if half < args.rate and len(unused) >= half * args.floor_fixed_seconds:
@@ -172,7 +147,7 @@ def measure(api: Server, floor: Server, work: Path, bodies: list[str],
     ratios = [_ratio(rma, before, after)
               for rma, before, after in zip(rmas, floors, floors[1:], strict=False)]
     return {"rma_max": rma_max, "rma_half": rma_half, "rma_fixed": rma_fixed,
-            "floor_max": _combined(floors), "floor_fixed": floor_fixed,
+            "floor_max": combined(floors), "floor_fixed": floor_fixed,
             "floor_fixed_after": floor_fixed_after,
             "ratios": [round(ratio, 3) for ratio in ratios],
             "ratio": round(statistics.median(ratios), 3), "measured_from": measured_from,
@@ -197,21 +172,6 @@ def _floor_max(floor: Server, args: argparse.Namespace) -> dict:
 def _chunks(items: list, count: int) -> list[list]:
     size = len(items) // count
     return [items[n * size:(n + 1) * size] for n in range(count)]
-
-
-def _combined(runs: list[dict]) -> dict:
-    """Runs of wrk as one: the throughput over their total time, the median p50 and the
-    worst p99 and maximum (percentiles of separate runs cannot be merged exactly)."""
-    requests = sum(run["requests"] for run in runs)
-    active = sum(run["active_us"] for run in runs)
-    return {"runs": len(runs), "requests": requests, "active_us": active,
-            "rps": round(requests / (active / 1e6), 1) if active else 0.0,
-            "rps_each": [run["rps"] for run in runs],
-            "p50_ms": statistics.median(run["p50_ms"] for run in runs),
-            "p99_ms": max(run["p99_ms"] for run in runs),
-            "max_ms": max(run["max_ms"] for run in runs),
-            **{key: sum(run.get(key, 0) for run in runs)
-               for key in ("unexpected_status", "errors", "repeated")}}
 
 
 def _lines(path: Path, lines: list[str]) -> Path:
