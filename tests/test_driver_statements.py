@@ -130,3 +130,30 @@ def test_a_driver_error_is_sqlalchemys_and_the_session_recovers(db, factory):
         DriverStatement(copy).rows(db.connection(), {"id": pharmacy.id})
     db.rollback()
     assert DriverStatement(_BY_ACTION).rows(db.connection(), {"action": "none"}) == []
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the kept cursor is psycopg's")
+def test_a_statement_keeps_its_cursor_on_the_connection_until_the_connection_goes(engine):
+    """Does a statement run again on a pooled connection reuse its cursor (and still read
+    the rows as they are now), and take a new one once the pool replaced the connection?"""
+    statement = DriverStatement(_BY_ACTION)
+    with engine.connect() as connection:
+        _add_on(connection, "test.kept")
+        first = statement.rows(connection, {"action": "test.kept"})
+        cursor = _kept_cursor(connection, statement)
+        _add_on(connection, "test.kept")
+        second = statement.rows(connection, {"action": "test.kept"})
+        assert _kept_cursor(connection, statement) is cursor
+        connection.invalidate()
+        connection.rollback()
+        third = statement.rows(connection, {"action": "test.kept"})
+        assert _kept_cursor(connection, statement) is not cursor
+    assert (len(first), len(second), len(third)) == (1, 2, 0)
+
+
+def _add_on(connection, action: str) -> None:
+    connection.execute(_ADD, {"at": AT, "action": action, "summary": {}})
+
+
+def _kept_cursor(connection, statement):
+    return connection.connection.info["driver_statements.cursors"][statement]

@@ -15,7 +15,10 @@ failure), so retries and error pages treat it as they treat any other.
 
 On psycopg the SQL goes to a raw cursor, already encoded, with `$1` placeholders: a query
 written with `%(name)s` placeholders is parsed on each call to find them (psycopg caches
-the result only for queries under 4 kB, which the course read is not).
+the result only for queries under 4 kB, which the course read is not). Each statement
+keeps its cursor on the connection (in the pool entry's `info`, which the pool clears
+with the connection): a psycopg cursor that runs the query it ran last keeps the loaders
+and dumpers it chose for it, which a new cursor would look up again for every column.
 
 A statement declared `standalone` is a whole unit of work by itself: a read that shares
 no snapshot with what follows, or a write that carries everything that must commit with
@@ -39,6 +42,8 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import BindParameter, Connection, Dialect, Executable, Table, bindparam
 from sqlalchemy.exc import DBAPIError
 
+_KEPT_CURSORS = "driver_statements.cursors"  # pool entry `info` key: {statement: cursor}
+
 
 @dataclass(frozen=True)
 class _Compiled:
@@ -50,6 +55,7 @@ class _Compiled:
     results: tuple[tuple[int, Callable], ...]
     cursor: Callable  # the DBAPI connection's cursor of the kind the SQL is written for
     standalone: bool  # may run as its own transaction (psycopg only)
+    kept: bool  # its cursor is kept on the connection between calls (psycopg only)
 
 
 class DriverStatement:
@@ -71,7 +77,7 @@ class DriverStatement:
             values = tuple(values[name] for name in compiled.positions)
         driver = connection.connection.dbapi_connection
         alone = compiled.standalone and _may_run_alone(driver)
-        cursor = compiled.cursor(driver)
+        cursor = self._cursor(connection, compiled)
         try:
             if alone:
                 driver.autocommit = True
@@ -80,10 +86,23 @@ class DriverStatement:
         except connection.dialect.loaded_dbapi.Error as exc:
             raise _translated(connection, compiled.sql, values, exc) from exc
         finally:
-            cursor.close()
+            if not compiled.kept:
+                cursor.close()
             if alone and not driver.closed:
                 driver.autocommit = False
         return [_converted(row, compiled) for row in found]
+
+    def _cursor(self, connection: Connection, compiled: _Compiled):
+        """This statement's kept cursor on the connection (a new one if it has none yet, or
+        one the connection closed); a cursor of its own for each call on other drivers."""
+        driver = connection.connection.dbapi_connection
+        if not compiled.kept:
+            return compiled.cursor(driver)
+        kept = connection.connection.info.setdefault(_KEPT_CURSORS, {})
+        cursor = kept.get(self)
+        if cursor is None or cursor.closed or cursor.connection is not driver:
+            cursor = kept[self] = compiled.cursor(driver)
+        return cursor
 
     def first(self, connection: Connection, params: dict) -> dict | None:
         """The first row, or None."""
@@ -108,7 +127,7 @@ class DriverStatement:
         made = _Compiled(str(compiled).encode() if raw else str(compiled),
                          tuple(compiled.positiontup) if compiled.positional else None,
                          compiled, binds, tuple(column.key for column in columns), results,
-                         RawCursor if raw else _plain_cursor, self._standalone and raw)
+                         RawCursor if raw else _plain_cursor, self._standalone and raw, raw)
         self._by_dialect[dialect.name] = made
         return made
 
