@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import freezegun
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from compliance.api import auth
@@ -67,17 +67,60 @@ def test_a_missing_or_malformed_key_is_401_with_a_bearer_challenge(ready, client
 
 
 def test_a_revoked_key_is_401(ready, client, db):
-    """Does revoking a key shut it out at once?"""
+    """Does revoking a key shut it out at once, though it was just used (and so is kept)?"""
     world, system = ready
+    assert client.get(_eligibility_url(world), headers=system.headers).status_code == 200
     key = db.scalar(select(ApiKey).where(ApiKey.pharmacy_id == system.pharmacy.id))
     api_keys.revoke_key(db, pharmacy=system.pharmacy, key_id=key.id, now=at(DAY))
     assert client.get(_eligibility_url(world), headers=system.headers).status_code == 401
 
 
+@pytest.mark.parametrize(("later_ms", "status"), [(0, 200), (999, 200), (1000, 401), (5000, 401)])
+def test_a_key_revoked_by_another_worker_is_refused_within_the_recheck_time(
+        ready, client, engine, later_ms, status):
+    """A key revoked by another process (a commit this one hears nothing of) still works
+    until the key this worker read is a second old (`API_KEY_RECHECK_MS`), and not after."""
+    world, system = ready
+    assert client.get(_eligibility_url(world), headers=system.headers).status_code == 200
+    _revoke_elsewhere(engine, system)
+    with freezegun.freeze_time(at(DAY) + timedelta(milliseconds=later_ms)):
+        assert client.get(_eligibility_url(world), headers=system.headers).status_code == status
+
+
+def test_a_kept_key_still_needs_its_secret(ready, client):
+    """Once a key was used (and is kept), is its prefix with another secret still 401?"""
+    world, system = ready
+    assert client.get(_eligibility_url(world), headers=system.headers).status_code == 200
+    scheme, _, key = system.headers["Authorization"].partition(" ")
+    forged = key[:-1] + ("A" if key[-1] != "A" else "B")
+    answer = client.get(_eligibility_url(world), headers={"Authorization": f"{scheme} {forged}"})
+    assert answer.status_code == 401
+
+
+def test_with_no_recheck_time_a_key_is_read_on_every_call(app, ready, client, engine):
+    """With `API_KEY_RECHECK_MS=0`, is another process's revocation seen on the next call?"""
+    world, system = ready
+    app.config["API_KEY_RECHECK_MS"] = 0
+    assert client.get(_eligibility_url(world), headers=system.headers).status_code == 200
+    _revoke_elsewhere(engine, system)
+    assert client.get(_eligibility_url(world), headers=system.headers).status_code == 401
+
+
+def _revoke_elsewhere(engine, system) -> None:
+    """Revoke the system's keys as another worker would: a commit outside this process's
+    ORM sessions."""
+    table = ApiKey.__table__
+    with engine.begin() as other:
+        other.execute(update(table).where(table.c.pharmacy_id == system.pharmacy.id)
+                      .values(revoked_at=at(DAY)))
+
+
 @pytest.mark.parametrize("change", ["pending", "suspended", "lapsed", "not_yet"])
 def test_a_pharmacy_whose_certification_is_not_in_force_is_403(ready, client, db, change):
-    """Is a pending, suspended, lapsed or not-yet-started certification refused 403?"""
+    """Is a pending, suspended, lapsed or not-yet-started certification refused 403, on the
+    call right after the change?"""
     world, system = ready
+    assert client.get(_eligibility_url(world), headers=system.headers).status_code == 200
     pharmacy = system.pharmacy
     if change in ("pending", "suspended"):
         pharmacy.certification_status = change

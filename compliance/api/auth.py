@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from sqlalchemy import Connection, bindparam, event, or_, update
 from sqlalchemy.orm import Session
 
@@ -85,7 +85,8 @@ def _caller(db: Session) -> Caller | None:
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         return None
-    return api_keys.authenticate(db, presented.strip())
+    return api_keys.authenticate(db, presented.strip(),
+                                 trust_for=current_app.config["API_KEY_RECHECK_MS"] / 1000)
 
 
 def _challenge() -> str:
@@ -109,14 +110,15 @@ def _touch(db: Session, caller: Caller) -> None:
     touch = {"key_id": caller.key_id, "now": now, "stale": now - LAST_USED_RESOLUTION}
     connection = db.connection()
     if connection.dialect.name == "postgresql":
-        _note_use(connection, touch)
+        _note_use(connection, caller, touch)
     else:
         event.listen(db, "before_commit",
-                     lambda session: _note_use(session.connection(), touch), once=True)
+                     lambda session: _note_use(session.connection(), caller, touch), once=True)
 
 
-def _note_use(connection: Connection, touch: dict) -> None:
+def _note_use(connection: Connection, caller: Caller, touch: dict) -> None:
     _TOUCH.rows(connection, touch)
+    api_keys.RECENT_KEYS.used(caller.prefix, touch["now"])
 
 
 def _record_call(db: Session, caller: Caller | None, status: int,

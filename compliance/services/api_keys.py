@@ -1,15 +1,27 @@
 """API keys of a pharmacy: created by its responsible pharmacist or an admin (or the CLI),
 shown once, stored as a hash, revocable; a revoked key or an uncertified pharmacy is refused.
+
+A pharmacy system's calls come in bursts, each needing its key and its pharmacy, which
+change rarely; reading them on every call cost a round trip and a tenth of an RMA
+request's CPU. So each process keeps the keys it looked up lately (`RecentKeys`) and
+trusts one for `trust_for` seconds before reading it again. The secret is still checked
+on every call. A change to a key or a pharmacy made through this process's sessions
+forgets them all at once; one made by another process is seen within `trust_for`.
 """
 
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select
+from cachetools import LRUCache
+from sqlalchemy import Connection, bindparam, event, select
 from sqlalchemy.orm import Session
 
 from compliance import audit
@@ -80,12 +92,76 @@ class Caller:
     pharmacy: SimpleNamespace
 
 
-def authenticate(db: Session, presented: str) -> Caller | None:
-    """The live key behind a presented bearer token, or None (unknown, malformed, revoked)."""
+class RecentKeys:
+    """The keys this process looked up lately, with their pharmacies, by key prefix.
+
+    Only keys found are kept (a new key works at once), at most `size` of them, the least
+    recently used going first. Safe to share between threads.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._rows: LRUCache = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    def row(self, connection: Callable[[], Connection], prefix: str,
+            trust_for: float) -> dict | None:
+        """The key's row and its pharmacy's, read on `connection()` unless one read less
+        than `trust_for` seconds ago is kept."""
+        with self._lock:
+            kept = self._rows.get(prefix)
+        if kept is not None and _seconds() - kept[0] < trust_for:
+            return kept[1]
+        read_at = _seconds()
+        row = _CALLER.first(connection(), {"prefix": prefix})
+        with self._lock:
+            if row is None:
+                self._rows.pop(prefix, None)
+            else:
+                self._rows[prefix] = (read_at, row)
+        return row
+
+    def used(self, prefix: str, at: datetime) -> None:
+        """The key was noted as used `at` (its kept row says so, or it would be noted again
+        on every call until read anew)."""
+        with self._lock:
+            if (kept := self._rows.get(prefix)) is not None:
+                kept[1]["key_last_used_at"] = at
+
+    def forget(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+RECENT_KEYS = RecentKeys()
+
+
+_CHANGED = "api_keys.changed"  # session.info key: a key or a pharmacy was written
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_keys(session: Session, _context) -> None:
+    if any(isinstance(row, ApiKey | Pharmacy) for row in chain(session.dirty, session.deleted)):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_keys(session: Session) -> None:
+    """Once a change to a key or a pharmacy (a revocation, a certification decision) is
+    committed, forget every kept key: such changes are rare, and nothing read before the
+    change then outlives it in this process."""
+    if session.info.pop(_CHANGED, False):
+        RECENT_KEYS.forget()
+
+
+def authenticate(db: Session, presented: str, *, trust_for: float = 0.0) -> Caller | None:
+    """The live key behind a presented bearer token, or None (unknown, malformed, revoked).
+
+    A key and its pharmacy read less than `trust_for` seconds ago are not read again.
+    """
     parts = (presented or "").split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    row = _CALLER.first(db.connection(), {"prefix": parts[1]})
+    row = RECENT_KEYS.row(db.connection, parts[1], trust_for)
     key = row and record(row, "key", KEY_FIELDS)
     if not key or not hmac.compare_digest(key.secret_hash, _digest(parts[2])):
         return None
@@ -93,6 +169,11 @@ def authenticate(db: Session, presented: str) -> Caller | None:
         return None
     return Caller(key.id, key.prefix, key.last_used_at,
                   record(row, "pharmacy", PHARMACY_FIELDS))
+
+
+def _seconds() -> float:
+    """A monotonic clock, looked up on each call (a test's frozen clock freezes it too)."""
+    return time.monotonic()
 
 
 def _digest(secret: str) -> str:
