@@ -84,7 +84,7 @@ def keys_of(db: Session, pharmacy: Pharmacy) -> list[ApiKey]:
 
 @dataclass(frozen=True)
 class Caller:
-    """A live key and its pharmacy (a plain record), read in one query for each API call."""
+    """A live key and its pharmacy (a plain record), read in one query (`RecentKeys`)."""
 
     key_id: int
     prefix: str
