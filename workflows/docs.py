@@ -17,7 +17,7 @@ from workflows.programs.loader import IDENTITY
 # Measured with ``python bench/bench_rules.py`` (see that script); update when it changes.
 BENCHMARK = (
     "`evaluate_authorization` over a six-month history (6 fills, 8 tests, 3 methods) takes "
-    "57 to 64 µs per call on the 2-core development container (`python "
+    "57 to 67 µs per call on the 2-core development container (`python "
     "bench/bench_rules.py`; 42 to 48 µs on a faster one, 46 to 76 µs on one whose speed "
     "drifted, 85 to 121 µs on a slower one), well under the 1 ms "
     "budget. The checks that need the window's test, and the window, read it once per "
