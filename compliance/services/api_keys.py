@@ -96,19 +96,21 @@ class RecentKeys:
     """The keys this process looked up lately, with their pharmacies, by key prefix.
 
     Only keys found are kept (a new key works at once), at most `size` of them, the least
-    recently used going first. Safe to share between threads.
+    recently used going first. Safe to share between threads: a row read while the keys
+    were being forgotten is not kept, since it may predate the change.
     """
 
     def __init__(self, size: int = 1024) -> None:
         self._rows: LRUCache = LRUCache(maxsize=size)
         self._lock = threading.Lock()
+        self._forgotten = 0  # how many times the keys were forgotten
 
     def row(self, connection: Callable[[], Connection], prefix: str,
             trust_for: float) -> dict | None:
         """The key's row and its pharmacy's, read on `connection()` unless one read less
         than `trust_for` seconds ago is kept."""
         with self._lock:
-            kept = self._rows.get(prefix)
+            kept, forgotten = self._rows.get(prefix), self._forgotten
         if kept is not None and _seconds() - kept[0] < trust_for:
             return kept[1]
         read_at = _seconds()
@@ -116,7 +118,7 @@ class RecentKeys:
         with self._lock:
             if row is None:
                 self._rows.pop(prefix, None)
-            else:
+            elif forgotten == self._forgotten:
                 self._rows[prefix] = (read_at, row)
         return row
 
@@ -130,6 +132,7 @@ class RecentKeys:
     def forget(self) -> None:
         with self._lock:
             self._rows.clear()
+            self._forgotten += 1
 
 
 RECENT_KEYS = RecentKeys()
