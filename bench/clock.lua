@@ -24,12 +24,23 @@ function clock.now_us()
   return tonumber(now.tv_sec) * 1000000 + tonumber(now.tv_nsec) / 1000
 end
 
--- The span from the earliest first request to the latest response over wrk's threads,
--- each of which keeps its own in the globals `first_us` and `last_us`.
+-- Called from a script's request() and response(): each wrk thread keeps its first request
+-- and its last response in the globals `first_us` and `last_us`, which active_us() reads.
+function clock.sent()
+  if (first_us or 0) == 0 then
+    first_us = clock.now_us()
+  end
+end
+
+function clock.answered()
+  last_us = clock.now_us()
+end
+
+-- The span from the earliest first request to the latest response over wrk's threads.
 function clock.active_us(threads)
   local first, last = math.huge, 0
   for _, thread in ipairs(threads) do
-    local started = thread:get("first_us")
+    local started = thread:get("first_us") or 0
     if started > 0 then
       first = math.min(first, started)
       last = math.max(last, thread:get("last_us"))

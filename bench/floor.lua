@@ -3,11 +3,13 @@
 --
 --   wrk -t2 -c8 -d15s -s bench/floor.lua http://127.0.0.1:PORT
 --
--- done() prints the same "BENCH_JSON {...}" line as bench/rma.lua, less its "repeated".
+-- done() prints the "BENCH_JSON {...}" line of bench/bench_json.lua, as bench/rma.lua does,
+-- with the count of unexpected statuses as its only count of its own.
 
 local folder = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 package.path = folder .. "?.lua;" .. package.path
 local clock = require("clock")
+local bench_json = require("bench_json")
 
 local threads = {}
 
@@ -17,22 +19,18 @@ function setup(thread)
 end
 
 function init(args)
-  first_us = 0
-  last_us = 0
   position = id * 7919
   other = 0
 end
 
 function request()
-  if first_us == 0 then
-    first_us = clock.now_us()
-  end
+  clock.sent()
   position = position + 1
   return wrk.format("POST", "/floor/" .. position, {["Content-Length"] = "0"}, "")
 end
 
 function response(status, headers, body)
-  last_us = clock.now_us()
+  clock.answered()
   if status ~= 201 then
     other = other + 1
   end
@@ -43,12 +41,5 @@ function done(summary, latency, requests)
   for _, thread in ipairs(threads) do
     unexpected = unexpected + thread:get("other")
   end
-  local errors = summary.errors
-  io.write(string.format(
-    'BENCH_JSON {"requests": %d, "duration_us": %d, "active_us": %d, "unexpected_status": %d, ' ..
-    '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
-    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.0f}\n',
-    summary.requests, summary.duration, clock.active_us(threads), unexpected,
-    errors.connect, errors.read, errors.write, errors.timeout, latency:percentile(50),
-    latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+  bench_json.write(summary, latency, threads, {{"unexpected_status", unexpected}})
 end

@@ -13,6 +13,7 @@
 local folder = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 package.path = folder .. "?.lua;" .. package.path
 local clock = require("clock")
+local bench_json = require("bench_json")
 
 local threads = {}
 
@@ -22,8 +23,6 @@ function setup(thread)
 end
 
 function init(args)
-  first_us = 0
-  last_us = 0
   bodies = {}
   for line in io.lines(args[1]) do
     bodies[#bodies + 1] = line
@@ -40,9 +39,7 @@ function init(args)
 end
 
 function request()
-  if first_us == 0 then
-    first_us = clock.now_us()
-  end
+  clock.sent()
   if position >= limit then
     repeated = repeated + 1
   end
@@ -52,7 +49,7 @@ function request()
 end
 
 function response(status, headers, body)
-  last_us = clock.now_us()
+  clock.answered()
   if status ~= 201 then
     other = other + 1
   end
@@ -65,13 +62,7 @@ function done(summary, latency, requests)
     repeats = repeats + thread:get("repeated")
     furthest = math.max(furthest, thread:get("position"))
   end
-  local errors = summary.errors
-  io.write(string.format(
-    'BENCH_JSON {"requests": %d, "duration_us": %d, "active_us": %d, "unexpected_status": %d, ' ..
-    '"repeated": %d, "unsent_from": %d, ' ..
-    '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
-    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.0f}\n',
-    summary.requests, summary.duration, clock.active_us(threads), unexpected, repeats, furthest,
-    errors.connect, errors.read, errors.write, errors.timeout, latency:percentile(50),
-    latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+  bench_json.write(summary, latency, threads, {
+    {"unexpected_status", unexpected}, {"repeated", repeats}, {"unsent_from", furthest},
+  })
 end
