@@ -111,9 +111,9 @@ class RecentKeys:
         than `trust_for` seconds ago is kept."""
         with self._lock:
             kept, forgotten = self._rows.get(prefix), self._forgotten
-        if kept is not None and _seconds() - kept[0] < trust_for:
+        if kept is not None and time.monotonic() - kept[0] < trust_for:
             return kept[1]
-        read_at = _seconds()
+        read_at = time.monotonic()
         row = _CALLER.first(connection(), {"prefix": prefix})
         with self._lock:
             if row is None:
@@ -172,11 +172,6 @@ def authenticate(db: Session, presented: str, *, trust_for: float = 0.0) -> Call
         return None
     return Caller(key.id, key.prefix, key.last_used_at,
                   record(row, "pharmacy", PHARMACY_FIELDS))
-
-
-def _seconds() -> float:
-    """A monotonic clock, looked up on each call (a test's frozen clock freezes it too)."""
-    return time.monotonic()
 
 
 def _digest(secret: str) -> str:
