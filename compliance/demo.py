@@ -276,7 +276,7 @@ class _Loader:
                 continue
             when = self.at(days_ago)
             day = when.astimezone(program("ipledge").zone).date()
-            courses.record_test(self.db, course=course, today=day, entered_by=doctor.id,
-                                now=when, data={"kind": kind, "specimen_on": day,
-                                                "result": result, "setting": "laboratory",
-                                                "laboratory": "Demo Lab"})
+            enter = courses.report_pregnancy if result == "positive" else courses.record_test
+            enter(self.db, course=course, today=day, entered_by=doctor.id, now=when,
+                  data={"kind": kind, "specimen_on": day, "result": result,
+                        "setting": "laboratory", "laboratory": "Demo Lab"})

@@ -18,6 +18,11 @@ def init_app(app: Flask) -> None:
     )
 
 
+def all_programs() -> dict[str, Program]:
+    """Every program this deployment runs, by code."""
+    return current_app.extensions[_EXTENSION]
+
+
 def program(code: str) -> Program:
     """A program by its code (e.g. "ipledge")."""
     return current_app.extensions[_EXTENSION][code]

@@ -172,8 +172,10 @@ def test_an_authorized_request_is_201_with_the_decision_of_api_md(ready, client)
     assert response.status_code == 201, response.json
     body = response.json
     assert set(body) == {"id", "decision", "rma_number", "do_not_dispense_after",
-                         "window_closes_at", "patient_id", "program", "rule_version", "reasons"}
+                         "window_closes_at", "patient_id", "program", "rule_version", "reasons",
+                         "status", "status_reason"}
     assert body["decision"] == "authorized" and body["reasons"] == []
+    assert (body["status"], body["status_reason"]) == ("issued", None)
     assert body["do_not_dispense_after"] == local(26).isoformat()
     assert body["window_closes_at"] == "2026-10-27T23:59:59-04:00"  # EDT
     assert (body["patient_id"], body["program"], body["rule_version"]) == \

@@ -150,17 +150,16 @@ def test_the_post_treatment_test_needs_the_end_of_treatment(db, ctx):
 # --- a positive test ------------------------------------------------------------------------
 
 def test_a_positive_test_suspends_at_once_and_is_never_overwritten(db, ctx):
-    """Does a positive result suspend the course, stop every later entry, and stay on file?"""
+    """Does a positive result suspend the course, stop every later entry but the negative
+    test a resume needs, and stay on file?"""
     user = db.get(User, ctx.user_id)
     _, _, course = register(db, ctx, V2026)
     today = local(V2026)
-    courses.record_test(db, course=course, today=today, entered_by=user.id, now=V2026,
-                        data=entry(on=today, result="positive"))
+    courses.report_pregnancy(db, course=course, today=today, entered_by=user.id, now=V2026,
+                             data=entry(on=today))
     assert (course.state, course.suspended_at, course.next_action) == (
         "suspended", V2026, "SUSPENDED")
     for attempt in (
-        lambda: courses.record_test(db, course=course, today=today, entered_by=user.id,
-                                    now=V2026, data=entry(on=today)),
         lambda: courses.add_method(db, course=course, today=today, entered_by=user.id,
                                    now=V2026, data={"method": "implant", "started_on": today}),
         lambda: courses.set_home_testing(db, course=course, enabled=True, today=today,
@@ -169,8 +168,12 @@ def test_a_positive_test_suspends_at_once_and_is_never_overwritten(db, ctx):
         with pytest.raises(Refused, match="suspended"):
             attempt()
         db.rollback()
-    results = [t.result for t in db.query(PregnancyTest).filter_by(course_id=course.id)]
-    assert results == ["positive"]
+    courses.record_test(db, course=course, today=today, entered_by=user.id, now=V2026,
+                        data=entry(on=today))
+    assert course.state == "suspended"
+    results = [t.result for t in db.query(PregnancyTest).filter_by(course_id=course.id)
+               .order_by(PregnancyTest.id)]
+    assert results == ["positive", "negative"]
 
 
 # --- the monthly confirmation ---------------------------------------------------------------

@@ -250,13 +250,16 @@ def test_open_rmas_list_today_first_and_expire_the_overdue(app, client, db, fact
         db.commit()
         page = signed_in(client, db, counter.colleague).get("/pharmacist/")
     table = page.text[page.text.index('id="open-rmas"'):]
+    table, history = table[:table.index("</table>")], table[table.index("</table>"):]
     today_row = table.index('<tr class="due-today">')
     assert today_row < table.index(counter.world.patient.program_patient_id) \
         < table.index(late.patient.program_patient_id)
     assert table.count('class="due-today"') == 1 and FILL_BY[8:] in table
-    assert gone.patient.program_patient_id not in page.text
+    assert gone.patient.program_patient_id not in table
     db.expire_all()
     assert db.query(Authorization).filter_by(course_id=gone.course.id).one().status == "expired"
+    recent = history[history.index('id="recent-rmas"'):]
+    assert gone.patient.program_patient_id in recent and "expired" in recent
     assert "Pharmacists" in page.text and "Lee Lead" in page.text
 
 

@@ -244,10 +244,43 @@ def test_a_reported_pregnancy_suspends_the_course_with_a_banner(app, db, signed_
     assert 'id="pregnancy-banner"' in page
     assert "Positive pregnancy test (specimen of Nov 22): the course is suspended." in page
     assert course_of(db, patient).state == "suspended"
-    assert f'action="/prescriber/patients/{patient.id}/tests"' not in page
+    assert 'id="pregnancy-case"' in page  # the report, a later test and a resume
+    assert f'action="/prescriber/patients/{patient.id}/registry-report"' in page
+    assert f'action="/prescriber/patients/{patient.id}/pregnancy"' not in page
     again = post(signed_in, patient, "counseling", {"counseling-counseled_on": "2026-11-23"})
     assert again.status_code == 422 and "suspended" in again.text
     assert [t.result for t in db.query(PregnancyTest)] == ["positive"]
+
+
+def test_the_registry_report_and_a_resume_from_the_page(app, db, signed_in, prescriber):
+    """After a positive test: is the report recorded, a resume refused next to its field
+    until a later negative test exists, and then signed?"""
+    patient = enroll(app, db, prescriber)
+    post(signed_in, patient, "pregnancy", {
+        "pregnancy-kind": "screening", "pregnancy-specimen_on": "2026-11-20",
+        "pregnancy-setting": "office", "pregnancy-confirm": "y"})
+    missing = post(signed_in, patient, "registry-report", {"registry-reported_on": "2026-11-23",
+                                                           "registry-reference": ""})
+    assert missing.status_code == 422
+    assert_error_next_to(missing.text, "registry-reference")
+    assert post(signed_in, patient, "registry-report", {
+        "registry-reported_on": "2026-11-23",
+        "registry-reference": "PR-77"}).status_code == 302
+    page = signed_in.get(page_url(patient)).text
+    assert 'id="registry-reported"' in page and "PR-77" in page
+    early = post(signed_in, patient, "resume", {"resume-statement": "Laboratory mix-up, "
+                                                "confirmed by a repeat test.",
+                                                "resume-password": PASSWORD})
+    assert early.status_code == 422 and "negative pregnancy test taken after" in early.text
+    assert field_value(early.text, "resume-statement").startswith("Laboratory mix-up")
+    assert post(signed_in, patient, "tests", {
+        "test-kind": "screening", "test-specimen_on": "2026-11-22", "test-result": "negative",
+        "test-setting": "office"}).status_code == 302
+    assert post(signed_in, patient, "resume", {
+        "resume-statement": "Laboratory mix-up, confirmed by a repeat test.",
+        "resume-password": PASSWORD}).status_code == 302
+    resumed = course_of(db, patient)
+    assert (resumed.state, resumed.resumed_on) == ("enrolled", date(2026, 11, 23))  # unsigned
 
 
 def test_home_testing_is_offered_only_where_the_rules_allow_it(app, db, client, factory):
@@ -337,3 +370,25 @@ def test_a_wrong_password_is_refused_next_to_the_password(app, db, client, facto
         assert "Month 1 confirmed. Signed by" in page
         assert "Mar 2, 12:00 pm Eastern" in page
         assert "Meaning of the signature" in page
+
+
+def test_an_entry_is_marked_in_error_from_the_page(app, db, signed_in, prescriber):
+    """Does the page mark a method in error with a reason, keep it on file with a badge and
+    on the timeline, and refuse an empty reason next to the field, keeping the choice?"""
+    patient = enroll(app, db, prescriber)
+    post(signed_in, patient, "methods", {"method-method": "implant",
+                                         "method-started_on": "2026-11-01"})
+    method_id = db.query(ContraceptionMethod).one().id
+    refused = post(signed_in, patient, "in-error", {"error-entry": f"method-{method_id}",
+                                                    "error-reason": ""})
+    assert refused.status_code == 422
+    assert_error_next_to(refused.text, "error-reason")
+    assert field_value(refused.text, "error-entry") == f"method-{method_id}"
+    done = post(signed_in, patient, "in-error", {"error-entry": f"method-{method_id}",
+                                                 "error-reason": "Typed for the wrong patient."})
+    assert done.status_code == 302
+    page = signed_in.get(page_url(patient)).text
+    assert "entered in error" in page and "Typed for the wrong patient." in page
+    assert "marked as entered in error" in page  # the timeline's list
+    db.expire_all()
+    assert db.query(ContraceptionMethod).one().in_error_at is not None

@@ -42,7 +42,7 @@ def test_second_request_in_the_same_month_is_denied_with_a_reason(ready, db):
     rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     again = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     assert again.decision == "denied"
-    assert [r["code"] for r in again.reasons] == ["CYCLE_ALREADY_AUTHORIZED"]
+    assert [r["code"] for r in again.reasons] == ["RMA_ALREADY_OPEN"]
     assert db.query(RmaRequest).count() == 2
 
 
@@ -105,18 +105,17 @@ def test_a_positive_test_committed_while_deciding_stops_the_rma(ready, db, engin
 
     def positive_test(_rows):
         with Session(engine, expire_on_commit=False) as other:
-            courses.record_test(
+            courses.report_pregnancy(
                 other, course=other.get(Course, world.course.id), now=at(20),
                 today=local(20), entered_by=world.prescriber_user.id,
-                data={"kind": "monthly", "specimen_on": local(20), "result": "positive",
-                      "setting": "laboratory"})
+                data={"kind": "monthly", "specimen_on": local(20), "setting": "laboratory"})
 
     reads = overtake(positive_test)
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     assert [rows.course.state for rows in reads] == ["qualifying", "suspended"]
     assert [rows.cycle.state for rows in reads] == ["patient_attested"] * 2
     assert request.decision == "denied"
-    assert "POSITIVE_PREGNANCY_TEST" in [r["code"] for r in request.reasons]
+    assert [r["code"] for r in request.reasons] == ["TREATMENT_STOPPED"]
     assert db.scalar(select(func.count()).select_from(Authorization)) == 0
 
 
@@ -243,7 +242,7 @@ def test_the_next_month_opens_after_the_fill(cannot_get_pregnant, db):
         "rma_number": first.rma.rma_number, "quantity": 30, "days_supply": 30,
         "dispensed_on": local(20).isoformat(), "medication_guide_given": True})
     early = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(42))
-    assert [r["code"] for r in early.reasons] == ["EARLY_REFILL"]
+    assert [r["code"] for r in early.reasons] == ["TOO_EARLY_TO_REFILL"]
     assert _cycles(db, world) == [(1, "dispensed")]
     second = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(43))
     assert second.decision == "authorized", second.reasons

@@ -13,9 +13,10 @@ from enum import StrEnum
 
 from workflows.dates import local_date
 from workflows.facts import CourseFacts
-from workflows.findings import Findings, all_met
+from workflows.findings import Findings, ReasonCode, all_met
 from workflows.programs import Program, ProgramVersion, program_version_for
 from workflows.rules import (
+    cadence,
     categories,
     certification,
     contraception,
@@ -28,16 +29,23 @@ from workflows.rules import (
 
 Check = Callable[[CourseFacts, ProgramVersion, date], Findings]
 
+# What stops every authorization at once: a pregnancy, or treatment that has ended. When one
+# of these is unmet, a denial leads with it alone (nobody's to-do list could help).
+STOP_CHECKS: tuple[Check, ...] = (
+    pregnancy_tests.check_no_positive_test,
+    treatment.check_not_ended,
+)
+
 # What the prescriber's monthly confirmation vouches for (with the prescriber's certification):
 # who the patient is, what blocks everything, and the clinical requirements.
 CLINICAL_CHECKS: tuple[Check, ...] = (
     categories.check_category,
     categories.check_enrollment,
-    treatment.check_not_ended,
-    pregnancy_tests.check_no_positive_test,
+    *STOP_CHECKS,
     contraception.check_contraception,
     pregnancy_tests.check_pretreatment_tests,
     pregnancy_tests.check_current_test,
+    cadence.check_cadence,
     window.check_lockout,
     window.check_window,
 )
@@ -54,6 +62,9 @@ AUTHORIZATION_CHECKS: tuple[Check, ...] = (
     certification.check_prescriber,
     certification.check_pharmacy,
 )
+
+
+STOP_CODES = frozenset({ReasonCode.POSITIVE_PREGNANCY_TEST, ReasonCode.TREATMENT_ENDED})
 
 
 class Outcome(StrEnum):
@@ -82,8 +93,11 @@ class Decision:
 
     @property
     def unmet(self) -> Findings:
-        """The reasons for a denial (empty when authorized)."""
-        return tuple(finding for finding in self.findings if not finding.met)
+        """The reasons for a denial (empty when authorized): what stops the course alone when
+        something does, else every unmet requirement."""
+        unmet = tuple(finding for finding in self.findings if not finding.met)
+        stops = tuple(finding for finding in unmet if finding.code in STOP_CODES)
+        return stops or unmet
 
 
 def evaluate_authorization(facts: CourseFacts, program: Program, now: datetime) -> Decision:

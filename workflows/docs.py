@@ -26,6 +26,35 @@ BENCHMARK = (
 )
 
 
+# What must hold at every moment of a course, not only when an RMA is asked for; the
+# stateful test (tests/test_course_stateful.py) checks these after every step.
+OVER_TIME = "\n".join((
+    "- **Stops stop everything at once.** A positive test, the end of treatment or a "
+    "withdrawal voids every issued RMA of the course in the same transaction, audited "
+    "(`rma.voided`). A voided RMA reads `voided` on the API and at the counter, and a "
+    "dispense on it is 409.",
+    "- **The dispense checks again.** At the moment of the fill: the RMA is issued and within "
+    "its DNDPA date, the course is qualifying or active, both certifications are in force, "
+    "and no positive test is on file.",
+    "- **One month, one fill.** A monthly test counts only when its specimen was taken after "
+    "the last fill's dispense date. The prescriber's confirmation and the patient's "
+    "attestation count only when made on or after the specimen date of the test whose "
+    "window applies. A new test after a missed window closes the old month; the prescriber "
+    "confirms the new one and the patient answers again.",
+    "- **Cadence is a check** where the definition says so (`test_cadence_checked`): the "
+    "test behind a fill must follow the counting test before it within its cadence phase "
+    "(lenalidomide: 7 days in the first 4 weeks, then 28, or 14 with irregular cycles). A "
+    "late test is healed by the next one on time, so it never locks a patient out.",
+    "- **Every no says who and from when.** Each unmet finding names the role that must act "
+    "and, where waiting is enough (the 19-day lockout, the refill tolerance, the "
+    "confirmation interval, the lead-in), `eligible_on`. A stop leads a denial alone.",
+    "- **A pharmacy reads its own vocabulary** (`workflows/pharmacy_reasons.py`): "
+    "`TREATMENT_STOPPED`, `PRESCRIBER_ACTION_NEEDED`, `PATIENT_ACTION_NEEDED`, "
+    "`NEW_TEST_NEEDED`, `TOO_EARLY_TO_REFILL`, `RMA_ALREADY_OPEN`, `RMA_OPEN_ELSEWHERE` and "
+    "the supply and certification codes, never results, dates of tests, methods or the "
+    "category. The audit log keeps the clinical codes.",
+))
+
 BEGIN, END = "<!-- rules:begin -->\n", "<!-- rules:end -->"
 
 
@@ -47,8 +76,11 @@ def rules_section() -> str:
         _diagram(mermaid(COURSE_MACHINE)),
         "### Monthly cycle",
         "`reversed` is ready for a new authorization while the window is open; `expire` "
-        "applies once the RMA's do-not-dispense-after date (or the window) has passed.",
+        "applies once the RMA's do-not-dispense-after date (or the window) has passed; "
+        "`void` closes the month when the course stops.",
         _diagram(mermaid(CYCLE_MACHINE)),
+        "### Over a course's life",
+        OVER_TIME,
         "### Performance",
         BENCHMARK,
     ]

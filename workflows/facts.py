@@ -128,7 +128,8 @@ class CourseFacts:
     """Everything the rules need about one patient's course of treatment.
 
     ``category`` is the program's own category code (see the program definition).
-    ``last_dose_on`` is set when the prescriber records the end of treatment.
+    ``last_dose_on`` is set when the prescriber records the end of treatment; ``resumed_on``
+    when the prescriber resumed a course suspended after a positive test [P].
     """
 
     category: str
@@ -144,6 +145,17 @@ class CourseFacts:
     home_testing_enabled: bool = False
     irregular_cycles: bool = False
     last_dose_on: date | None = None
+    resumed_on: date | None = None  # a suspended course resumed: earlier positives answered
+
+    @property
+    def open_positives(self) -> tuple[TestFact, ...]:
+        """Positive tests that still stop everything: those not answered by a resume."""
+        return tuple(
+            t
+            for t in self.tests
+            if t.result is TestResult.POSITIVE
+            and (self.resumed_on is None or t.specimen_on >= self.resumed_on)
+        )
 
     @property
     def first_dose_on(self) -> date | None:

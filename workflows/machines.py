@@ -11,7 +11,7 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from workflows.decision import CLINICAL_CHECKS, evaluate_authorization
+from workflows.decision import CLINICAL_CHECKS, STOP_CHECKS, evaluate_authorization
 from workflows.findings import Findings
 from workflows.flow import Context, Flow, guard, on_date
 from workflows.rules import (
@@ -45,6 +45,7 @@ class CourseEvent(StrEnum):
     END_TREATMENT = "end_treatment"
     COMPLETE = "complete"
     SUSPEND = "suspend"
+    RESUME = "resume"
     WITHDRAW = "withdraw"
 
 
@@ -58,6 +59,7 @@ class CycleState(StrEnum):
     DISPENSED = "dispensed"
     EXPIRED = "expired"
     REVERSED = "reversed"  # the RMA was reversed: ready for a new one while the window is open
+    VOIDED = "voided"  # the course stopped (a positive test, the end of treatment): month over
 
 
 class CycleEvent(StrEnum):
@@ -69,6 +71,7 @@ class CycleEvent(StrEnum):
     DISPENSE = "dispense"
     REVERSE = "reverse"
     EXPIRE = "expire"
+    VOID = "void"
 
 
 def _authorized(event: EventData) -> bool:
@@ -80,10 +83,17 @@ def _authorized(event: EventData) -> bool:
 
 
 def _dispensable(context: Context) -> Findings:
-    """A dispense under the cycle's RMA."""
+    """A dispense under the cycle's RMA, checked again at the moment of dispensing: the RMA's
+    own terms, nothing that stops the course, and both certifications still in force."""
     if context.authorization is None or context.dispense is None:
         raise ValueError("a dispense needs the authorization and the dispense facts")
-    return supply.check_dispense(context.authorization, context.dispense, context.version)
+    version, today = context.version, context.today
+    return (
+        *supply.check_dispense(context.authorization, context.dispense, version),
+        *(f for check in STOP_CHECKS for f in check(context.facts, version, today)),
+        *certification.check_prescriber(context.facts, version, today),
+        *certification.check_pharmacy(context.facts, version, today),
+    )
 
 
 def _window_closed(context: Context) -> Findings:
@@ -155,6 +165,12 @@ COURSE_MACHINE = _build(
             guard(on_date(pregnancy_tests.check_positive_on_file)),
         ),
         _edge(
+            E.RESUME,
+            [C.SUSPENDED],
+            C.ENROLLED,  # and on to qualifying, as any enrolled course, when it qualifies
+            guard(on_date(pregnancy_tests.check_resumable)),
+        ),
+        _edge(
             E.WITHDRAW,
             [C.ENROLLED, C.QUALIFYING, C.ACTIVE, C.POST_TREATMENT, C.SUSPENDED],
             C.WITHDRAWN,
@@ -191,6 +207,7 @@ CYCLE_MACHINE = _build(
         _edge(V.DISPENSE, [Y.AUTHORIZED], Y.DISPENSED, guard(_dispensable)),
         _edge(V.REVERSE, [Y.AUTHORIZED], Y.REVERSED),
         _edge(V.EXPIRE, BEFORE_DISPENSE, Y.EXPIRED, guard(_window_closed)),
+        _edge(V.VOID, [Y.AUTHORIZED], Y.VOIDED),
     ],
 )
 

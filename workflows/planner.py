@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from workflows.dates import add_days, day_n, days_between
+from workflows.dates import add_days, day_n
 from workflows.facts import CourseFacts, TestKind, TestResult
 from workflows.findings import Actor
-from workflows.programs import CadencePhase, LeadInReference, Program, ProgramVersion
+from workflows.programs import LeadInReference, Program, ProgramVersion
 from workflows.programs import program_version_for as version_in_force
 from workflows.rules import certification, contraception, pregnancy_tests, supply, window
+from workflows.rules.cadence import next_test_due
 from workflows.rules.common import before_first_fill, can_get_pregnant, human
 from workflows.rules.treatment import post_treatment_period
 
@@ -61,8 +62,7 @@ class Plan:
 def plan_course(facts: CourseFacts, program: Program, today: date) -> Plan:
     """The plan for ``facts`` on ``today`` (a date in the program's zone)."""
     version = version_in_force(program, today)
-    positive = any(t.result is TestResult.POSITIVE for t in facts.tests)
-    if positive:
+    if facts.open_positives:
         items: list[PlanItem] = []  # a positive test stops everything; the case takes over
     elif facts.last_dose_on is not None:
         items = _after_treatment(facts, version, facts.last_dose_on)
@@ -70,18 +70,6 @@ def plan_course(facts: CourseFacts, program: Program, today: date) -> Plan:
         items = _during_treatment(facts, version, today)
     items += _reactivations(facts, version)
     return Plan(version.program, version.version, today, tuple(items))
-
-
-def next_test_due(
-    first_dose_on: date, last_test_on: date, phases: tuple[CadencePhase, ...]
-) -> date:
-    """The test after ``last_test_on``, by the cadence phase that test fell in.
-
-    Day 0 is the first dispense; a test before it (the confirmation) falls in the first phase.
-    """
-    treatment_day = max(days_between(first_dose_on, last_test_on), 0)
-    phase = [p for p in phases if p.from_day <= treatment_day][-1]
-    return add_days(last_test_on, phase.every_days)
 
 
 def _during_treatment(facts: CourseFacts, version: ProgramVersion, today: date) -> list[PlanItem]:

@@ -28,7 +28,7 @@ from compliance.models import ApiKey
 from compliance.services import api_keys
 from compliance.services.api_keys import Caller
 from compliance.services.driver_statements import DriverStatement
-from compliance.services.facts import pharmacy_certification
+from compliance.services.facts import pharmacy_certified_today
 
 ROLE = "pharmacy_system"
 # Writing `last_used_at` on every call would turn every read into a write.
@@ -74,11 +74,8 @@ def pharmacy_system(view: Callable) -> Callable:
 
 
 def in_force(pharmacy) -> bool:
-    """Certified, and today inside the certification's dates (program time zone)."""
-    fact = pharmacy_certification(pharmacy)
-    today = clock.today()
-    return fact is not None and fact.activated_on <= today and \
-        (fact.revoked_on is None or today <= fact.revoked_on)
+    """Certified today, as every decision decides it (program time zone)."""
+    return pharmacy_certified_today(pharmacy, clock.today())
 
 
 def _caller(db: Session) -> Caller | None:

@@ -3,8 +3,9 @@
 from datetime import datetime
 
 from compliance.api import schemas
-from compliance.models import Authorization, Dispense
+from compliance.models import Authorization, Dispense, RmaStatus
 from compliance.programs import program
+from compliance.services.cycles import VOIDED_REASON
 from compliance.services.eligibility import Eligibility
 from compliance.services.rma_requests import RecordedRequest
 
@@ -19,7 +20,9 @@ def decision(recorded: RecordedRequest) -> schemas.RmaDecision:
         window_closes_at=local(rma.window_closes_at, recorded.program) if rma else None,
         patient_id=recorded.program_patient_id, program=recorded.program,
         rule_version=recorded.rule_version,
-        reasons=[schemas.Reason(**reason) for reason in recorded.reasons])
+        reasons=[schemas.Reason(**reason) for reason in recorded.reasons],
+        status=rma.status if rma else None,
+        status_reason=VOIDED_REASON[1] if rma and rma.status == RmaStatus.VOIDED else None)
 
 
 def dispense(row: Dispense, rma: Authorization) -> schemas.DispenseRecord:
@@ -42,9 +45,9 @@ def eligibility(found: Eligibility) -> schemas.Eligibility:
         do_not_dispense_after=verdict.do_not_dispense_after,
         window_closes_at=local(verdict.window_closes_at, verdict.program)
         if verdict.window_closes_at else None,
-        reasons=[schemas.Reason(code=str(f.code), actor=str(f.actor) if f.actor else None,
-                                message=f.message, eligible_on=f.eligible_on)
-                 for f in verdict.unmet],
+        reasons=[schemas.Reason(code=str(r.code), actor=str(r.actor), message=r.message,
+                                eligible_on=r.eligible_on)
+                 for r in found.reasons],
         checked_at=found.checked_at)
 
 

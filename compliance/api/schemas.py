@@ -81,6 +81,10 @@ class RmaDecision(BaseModel):
     program: str | None
     rule_version: str | None
     reasons: list[Reason]
+    status: Literal["issued", "dispensed", "reversed", "expired", "voided"] | None = Field(
+        description="Where the RMA stands now (null when none was issued).")
+    status_reason: str | None = Field(
+        description="Why a voided RMA may not be filled, in the pharmacy's words.")
 
 
 class DispenseRecord(BaseModel):

@@ -1,7 +1,7 @@
 """Authorizations (RMAs), the requests that asked for them, and the dispenses under them.
 
 Exactly once is the database's job: a partial unique index allows one live RMA per cycle
-(issued or dispensed; a reversed or expired one frees the cycle) and a unique key allows
+(issued or dispensed; a reversed, expired or voided one frees the cycle) and a unique key allows
 one dispense per RMA, whatever the service code or the number of workers does.
 """
 
@@ -20,6 +20,7 @@ class RmaStatus(StrEnum):
     DISPENSED = "dispensed"
     REVERSED = "reversed"
     EXPIRED = "expired"
+    VOIDED = "voided"  # the course stopped before the fill: never dispensable again
 
 
 LIVE = "status IN ('issued', 'dispensed')"
@@ -34,6 +35,7 @@ class Authorization(SQLModel, table=True):
         Index("ix_rma_pharmacy_open", "pharmacy_id", "status",
               "do_not_dispense_after"),
         Index("ix_rma_course", "course_id", "issued_at"),
+        Index("ix_rma_pharmacy_issued", "pharmacy_id", "issued_at"),  # its recent RMAs
         Index("ix_rma_cycle", "cycle_id"),  # a cycle's RMAs, reversed and expired included
     )
 
@@ -56,6 +58,7 @@ class Authorization(SQLModel, table=True):
     issued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     reversed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     expired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    voided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RmaRequest(SQLModel, table=True):

@@ -1,7 +1,9 @@
 """A patient's course of treatment and the clinical entries the rules read.
 
 Pregnancy tests and methods are never edited in place: a method is stopped (its stop date
-set once) and a test is immutable, so what the rules decided on can always be re-read.
+set once) and a test is immutable, so what the rules decided on can always be re-read. An
+entry made in error is marked so (when, and why), never deleted: the rules stop reading it,
+the timeline still shows it.
 """
 
 from datetime import date, datetime
@@ -48,6 +50,12 @@ class Course(SQLModel, table=True):
     irregular_cycles: bool = False
     last_dose_on: date | None = None
     suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # After a positive test: the prescriber's report to the pregnancy registry, and a resume
+    # (a negative test after the positive one, and the prescriber's signed statement).
+    registry_reported_on: date | None = None
+    registry_reference: str = Field(default="", max_length=100)
+    resumed_on: date | None = None
+    resume_signature_id: int | None = Field(default=None, foreign_key="signature.id")
     next_action: str = Field(default="", max_length=40)
     next_action_on: date | None = None
     version: int = Field(default=0, sa_column_kwargs={
@@ -64,6 +72,8 @@ class ContraceptionMethod(SQLModel, table=True):
     stopped_on: date | None = None
     entered_by_id: int = Field(foreign_key="app_user.id")
     entered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    in_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    in_error_reason: str = Field(default="", max_length=500)
 
 
 class PregnancyTest(SQLModel, table=True):
@@ -86,6 +96,8 @@ class PregnancyTest(SQLModel, table=True):
     verified_by_prescriber: bool = False
     entered_by_id: int = Field(foreign_key="app_user.id")
     entered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    in_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    in_error_reason: str = Field(default="", max_length=500)
 
 
 class CategoryChange(SQLModel, table=True):

@@ -50,9 +50,6 @@ LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 
-# iPLEDGE's two categories; the rules core's program definitions supersede this list.
-PATIENT_CATEGORIES = ("can_get_pregnant", "cannot_get_pregnant")
-
 
 def _npi(value: str) -> str:
     value = value.strip()
@@ -139,7 +136,8 @@ class Certification(SQLModel):
 
 
 class PatientCreate(SQLModel):
-    """A prescriber's registration of a patient; `today` bounds the date of birth."""
+    """A prescriber's registration of a patient; the program and its category are checked
+    against the program definitions by the service (they are data, not code)."""
 
     given_name: Name
     family_name: Name
@@ -148,17 +146,12 @@ class PatientCreate(SQLModel):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30,
                                             pattern=r"^[0-9+() .-]*$")] = ""
     weight_kg: Annotated[float, Field(ge=20, le=300)]
-    category: str
+    program: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = "ipledge"
+    category: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=40)]
     category_reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
                                                       max_length=500),
                                AfterValidator(_printable_lines)]
-
-    @field_validator("category")
-    @classmethod
-    def _known_category(cls, value: str) -> str:
-        if value not in PATIENT_CATEGORIES:
-            raise ValueError("Choose the patient's category.")
-        return value
 
 
 class PasswordSet(SQLModel):

@@ -58,6 +58,7 @@ _SUBJECT_FIELDS = {
                                  "certification_expires_on")),
     "course": (_COURSE, ("id", "program", "state", "enrollment_signature_id", "counseled_on",
                          "home_testing_enabled", "irregular_cycles", "last_dose_on",
+                         "resumed_on", "registry_reported_on",
                          "next_action", "next_action_on", "version")),
 }
 
@@ -86,13 +87,15 @@ _LAYOUT = {
                        "quiz_passed": "flag", "prescriber_confirmed_at": "first_at",
                        "patient_attested_at": "second_at",
                        "patient_confirmed_methods": "data"}),
-    "rma": (_RMA, {"status": "code", "do_not_dispense_after": "last_day"}),
+    "rma": (_RMA, {"status": "code", "do_not_dispense_after": "last_day",
+                   "pharmacy_id": "number"}),
     "method": (ContraceptionMethod.__table__,
-               {"method": "code", "started_on": "first_day", "stopped_on": "last_day"}),
+               {"method": "code", "started_on": "first_day", "stopped_on": "last_day",
+                "in_error_at": "first_at"}),
     "test": (PregnancyTest.__table__,
              {"kind": "code", "result": "result", "setting": "setting",
               "specimen_on": "first_day", "sensitivity_miu": "number",
-              "verified_by_prescriber": "flag"}),
+              "verified_by_prescriber": "flag", "in_error_at": "first_at"}),
     "dispense": (Dispense.__table__, {"dispensed_on": "first_day", "days_supply": "number"}),
 }
 

@@ -19,7 +19,7 @@ from compliance.models import (
 )
 from compliance.models.inputs import MethodEntry, TestEntry
 from compliance.programs import method_choices, program
-from compliance.services import worklist
+from compliance.services import cycles, worklist
 from compliance.services.errors import Refused, validated
 from compliance.services.facts import load_rows
 from workflows.facts import TestKind, TestResult, TestSetting
@@ -29,6 +29,9 @@ from workflows.programs import program_version_for
 
 OPEN_STATES = (CourseState.ENROLLED, CourseState.QUALIFYING, CourseState.ACTIVE,
                CourseState.POST_TREATMENT)
+# A course in these states can never be dispensed to again without a new decision.
+STOPPED_STATES = (CourseState.SUSPENDED, CourseState.POST_TREATMENT, CourseState.WITHDRAWN,
+                  CourseState.COMPLETED)
 
 
 def open_course(db: Session, *, patient: PatientProfile, now: datetime) -> Course:
@@ -97,7 +100,7 @@ def _addable(db: Session, course: Course, data: dict, today: date,
         raise Refused({"started_on": "The start date cannot be in the future."})
     in_use = db.scalar(select(ContraceptionMethod.id).where(
         ContraceptionMethod.course_id == course.id, ContraceptionMethod.method == entry.method,
-        ContraceptionMethod.stopped_on.is_(None)))
+        ContraceptionMethod.stopped_on.is_(None), ContraceptionMethod.in_error_at.is_(None)))
     if in_use is not None and (replacing is None or in_use != replacing.id):
         raise Refused({"method": "This method is already recorded as in use; stop it first."})
     return entry
@@ -127,7 +130,7 @@ def stop_method(db: Session, *, course: Course, method_id: int, stopped_on: date
 def _stoppable(db: Session, course: Course, method_id: int, stopped_on: date | None,
                today: date) -> ContraceptionMethod:
     method = db.get(ContraceptionMethod, method_id)
-    if method is None or method.course_id != course.id:
+    if method is None or method.course_id != course.id or method.in_error_at is not None:
         raise Refused("No such method on this course.")
     if method.stopped_on is not None:
         raise Refused("This method is already stopped.")
@@ -149,11 +152,31 @@ def _stop(db: Session, course: Course, method: ContraceptionMethod, stopped_on: 
 
 def record_test(db: Session, *, course: Course, data: dict, today: date, entered_by: int,
                 now: datetime) -> PregnancyTest:
-    """Enter a pregnancy test result. A positive result suspends the course at once."""
-    _refuse_unless_open(course)
+    """Enter a negative (or invalid) pregnancy test result. A positive one has a form of its
+    own (`report_pregnancy`), so it is never entered by the slip of a select."""
     entry = validated(TestEntry, data)
+    if entry.result == TestResult.POSITIVE:
+        raise Refused({"result": "A positive result is reported with \"Report a pregnancy\", "
+                                 "which stops treatment at once."})
+    return _record_test(db, course, entry, today, entered_by, now)
+
+
+def report_pregnancy(db: Session, *, course: Course, data: dict, today: date, entered_by: int,
+                     now: datetime) -> PregnancyTest:
+    """A positive test, confirmed by the prescriber: the course is suspended and every
+    issued RMA voided at once, in this transaction."""
+    entry = validated(TestEntry, {**data, "result": TestResult.POSITIVE.value})
+    return _record_test(db, course, entry, today, entered_by, now)
+
+
+def _record_test(db: Session, course: Course, entry: TestEntry, today: date, entered_by: int,
+                 now: datetime) -> PregnancyTest:
+    if not (course.state == CourseState.SUSPENDED and entry.result != TestResult.POSITIVE):
+        _refuse_unless_open(course)  # a suspended course takes the test it may resume on
     rows = load_rows(db, [course])[0]
     _refuse_out_of_order(entry, rows.tests, today, course)
+    if entry.result == TestResult.NEGATIVE:
+        cycles.close_missed_month(db, course, entry.specimen_on, now)
     version = program_version_for(program(course.program), entry.specimen_on)
     test = PregnancyTest(course_id=course.id, kind=entry.kind, specimen_on=entry.specimen_on,
                          result=entry.result, setting=entry.setting,
@@ -171,6 +194,32 @@ def record_test(db: Session, *, course: Course, data: dict, today: date, entered
         _suspend(db, course, now)
     finish(db, course, now)
     return test
+
+
+def mark_in_error(db: Session, *, course: Course, kind: str, entry_id: int, reason: str,
+                  now: datetime) -> None:
+    """Mark a test or a method entered in error, with a reason; it is kept (and shown) but
+    no longer read by the rules. An issued RMA is voided: the decision it rested on no longer
+    stands, so the pharmacy asks again on the corrected record."""
+    _refuse_unless_open(course)
+    model = {"test": PregnancyTest, "method": ContraceptionMethod}.get(kind)
+    entry = model and db.get(model, entry_id)
+    if entry is None or entry.course_id != course.id:
+        raise Refused("No such entry on this course.")
+    if entry.in_error_at is not None:
+        raise Refused("This entry is already marked as entered in error.")
+    if kind == "test" and entry.result == TestResult.POSITIVE:
+        raise Refused("A positive result is never marked in error; a new negative test and "
+                      "your signed statement resume the course.")
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise Refused({"reason": "Say what was wrong with the entry."})
+    entry.in_error_at, entry.in_error_reason = now, reason[:500]
+    db.add(entry)
+    audit.record(db, f"{'pregnancy_test' if kind == 'test' else 'method'}.marked_in_error",
+                 "course", course.id, summary={"entry_id": entry_id, "reason": reason})
+    cycles.void_live_rmas(db, course, now, why="entry_in_error")
+    finish(db, course, now)
 
 
 def set_home_testing(db: Session, *, course: Course, enabled: bool, today: date,
@@ -230,6 +279,8 @@ def fire(db: Session, course: Course, event: CourseEvent, now: datetime) -> None
         .fire(event, context)
     if not result.accepted:
         raise Refused(" ".join(f.message for f in result.findings if not f.met))
+    if course.state in STOPPED_STATES:  # stops stop everything at once, in this transaction
+        cycles.void_live_rmas(db, course, now, why=event.value)
 
 
 def _suspend(db: Session, course: Course, now: datetime) -> None:
@@ -248,6 +299,7 @@ def _refuse_out_of_order(entry: TestEntry, tests: list[PregnancyTest], today: da
     if entry.specimen_on < enrolled_on.replace(year=enrolled_on.year - 1, day=min(
             enrolled_on.day, 28)):
         raise Refused({"specimen_on": "This specimen is too old to count for this course."})
+    tests = [t for t in tests if t.in_error_at is None]
     kinds = {t.kind for t in tests}
     if entry.kind == TestKind.CONFIRMATION and TestKind.SCREENING not in kinds:
         raise Refused({"kind": "Enter the screening test before the confirmation test."})

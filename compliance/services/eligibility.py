@@ -17,17 +17,21 @@ from compliance.models import Course, PatientProfile, Pharmacy
 from compliance.programs import program
 from compliance.services.errors import NotFound
 from compliance.services.facts import load_rows, pharmacy_certification
+from compliance.services.rma_requests import held_elsewhere
 from workflows.decision import Decision, evaluate_authorization
+from workflows.pharmacy_reasons import PharmacyReason, for_pharmacy
 
 NO_SUCH_PATIENT = "No patient matches this patient ID and date of birth."
 
 
 @dataclass(frozen=True)
 class Eligibility:
-    """The decision a request made now would get, and whose patient it is."""
+    """The decision a request made now would get, what stands in the way in the pharmacy's
+    words, and whose patient it is."""
 
     patient: PatientProfile
     decision: Decision
+    reasons: tuple[PharmacyReason, ...]
     checked_at: datetime
 
 
@@ -43,14 +47,23 @@ def eligibility(db: Session, *, pharmacy: Pharmacy, patient_id: str, date_of_bir
                                    .order_by(Course.id.desc()).limit(1))
     if patient is None or course is None:
         raise NotFound({"patient_id": NO_SUCH_PATIENT})
-    facts = replace(load_rows(db, [course])[0].facts(),
-                    pharmacy=pharmacy_certification(pharmacy))
-    decision = evaluate_authorization(facts, program(course.program), now)
+    found = next_fill(db, pharmacy=pharmacy, course=course, now=now)
     audit.record(db, "patient.eligibility_checked", "patient", patient.id,
-                 summary={"pharmacy": pharmacy.id, "outcome": str(decision.outcome),
-                          "reasons": [f.code for f in decision.unmet]})
+                 summary={"pharmacy": pharmacy.id, "outcome": str(found.decision.outcome),
+                          "reasons": [f.code for f in found.decision.unmet]})
     db.commit()
-    return Eligibility(patient, decision, now)
+    return found
+
+
+def next_fill(db: Session, *, pharmacy: Pharmacy, course: Course, now: datetime) -> Eligibility:
+    """What would block this pharmacy's RMA for the course now (the prescription's own
+    numbers are checked on asking); nothing is written."""
+    rows = load_rows(db, [course])[0]
+    facts = replace(rows.facts(), pharmacy=pharmacy_certification(pharmacy))
+    decision = evaluate_authorization(facts, program(course.program), now)
+    told = for_pharmacy(decision.findings,
+                        held_elsewhere=held_elsewhere(rows.cycle_rmas, pharmacy.id))
+    return Eligibility(rows.patient, decision, told, now)
 
 
 def _patient(db: Session, typed_id: str, date_of_birth: date) -> PatientProfile | None:

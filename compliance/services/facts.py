@@ -6,6 +6,7 @@ costs a handful of queries, not fifty times as many.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from compliance.models import (
     PrescriberProfile,
     RmaStatus,
 )
+from compliance.programs import DEFAULT_PROGRAM, program
 from workflows.facts import (
     AuthorizationFact,
     CertificationFact,
@@ -35,14 +37,19 @@ from workflows.facts import (
     TestSetting,
 )
 from workflows.machines import CycleState
+from workflows.programs import program_version_for
+from workflows.rules.certification import in_force
 
-CLOSED_CYCLES = (CycleState.DISPENSED, CycleState.EXPIRED)
+UNLIVE = (RmaStatus.REVERSED, RmaStatus.EXPIRED, RmaStatus.VOIDED)  # no longer count
+
+CLOSED_CYCLES = (CycleState.DISPENSED, CycleState.EXPIRED, CycleState.VOIDED)
 
 
 @dataclass
 class CourseRows:
     """Everything the rules need about one course, as rows: ORM rows here, or plain records
-    with the same attribute names (`course_records`), which the facts read alike."""
+    with the same attribute names (`course_records`), which the facts read alike. Entries
+    marked in error stay in the rows (the timeline shows them) and out of the facts."""
 
     course: Course
     patient: PatientProfile
@@ -59,14 +66,15 @@ class CourseRows:
             enrollment_signed=self.course.enrollment_signature_id is not None,
             counseled_on=self.course.counseled_on,
             methods=tuple(MethodFact(m.method, m.started_on, m.stopped_on)
-                          for m in self.methods),
-            tests=tuple(_test_fact(t) for t in self.tests),
+                          for m in self.methods if m.in_error_at is None),
+            tests=tuple(_test_fact(t) for t in self.tests if t.in_error_at is None),
             fills=tuple(FillFact(d.dispensed_on, d.days_supply) for d in self.dispenses),
             cycle=_cycle_facts(self.cycle, self.cycle_rmas),
             prescriber=prescriber_certification(self.prescriber),
             home_testing_enabled=self.course.home_testing_enabled,
             irregular_cycles=self.course.irregular_cycles,
             last_dose_on=self.course.last_dose_on,
+            resumed_on=self.course.resumed_on,
         )
 
 
@@ -140,7 +148,7 @@ def pharmacy_certification(pharmacy: Pharmacy) -> CertificationFact | None:
 
 def authorization_fact(rma: Authorization) -> AuthorizationFact:
     return AuthorizationFact(rma.do_not_dispense_after,
-                             reversed=rma.status in (RmaStatus.REVERSED, RmaStatus.EXPIRED))
+                             reversed=rma.status in UNLIVE)
 
 
 def _cycle_facts(cycle: Cycle | None, rmas: list[Authorization]) -> CycleFacts | None:
@@ -153,3 +161,18 @@ def _cycle_facts(cycle: Cycle | None, rmas: list[Authorization]) -> CycleFacts |
         patient_confirmed_methods=tuple(cycle.patient_confirmed_methods or ()),
         authorizations=tuple(authorization_fact(r) for r in rmas),
     )
+
+
+def prescriber_certified_today(prescriber: PrescriberProfile, today: date,
+                               code: str = DEFAULT_PROGRAM) -> bool:
+    """Whether the prescriber may act today, decided by the rules core as every decision
+    decides it (enrollment asks it too)."""
+    months = program_version_for(program(code), today).prescriber_certification_months
+    return in_force(prescriber_certification(prescriber), months, today)
+
+
+def pharmacy_certified_today(pharmacy, today: date, code: str = DEFAULT_PROGRAM) -> bool:
+    """The same for a pharmacy (a row, or a plain record of its certification columns), as
+    the API's gate asks it."""
+    months = program_version_for(program(code), today).pharmacy_certification_months
+    return in_force(pharmacy_certification(pharmacy), months, today)

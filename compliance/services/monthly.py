@@ -6,7 +6,7 @@ rules do not allow it yet.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,8 @@ from compliance.services.errors import Refused
 from compliance.services.facts import load_rows
 from workflows.flow import Context, InvalidTransition
 from workflows.machines import CycleEvent, CycleFlow
+from workflows.programs import program_version_for
+from workflows.rules import order
 from workflows.rules.contraception import methods_in_use
 
 QUIZ_TRIES_BEFORE_PRESCRIBER_IS_TOLD = worklist.QUIZ_FAILURES_BEFORE_PRESCRIBER_ACTS
@@ -73,8 +75,10 @@ def confirm_month(db: Session, *, course: Course, prescriber_user: User, passwor
     rows = load_rows(db, [course])[0]
     cycle = rows.cycle
     if cycle is not None and cycle.prescriber_confirmed_at is not None:
-        when = _when(cycle.prescriber_confirmed_at, course)
-        raise Refused(f"You already confirmed this month on {when}.")
+        if _confirmation_stands(rows, course, now):
+            when = _when(cycle.prescriber_confirmed_at, course)
+            raise Refused(f"You already confirmed this month on {when}.")
+        _answer_again(db, cycle)  # a new test since: the patient confirms anew after you
     if cycle is None:
         cycle = Cycle(course_id=course.id, number=_next_number(db, course), opened_at=now)
         db.add(cycle)
@@ -89,6 +93,25 @@ def confirm_month(db: Session, *, course: Course, prescriber_user: User, passwor
     db.add(cycle)
     courses.finish(db, course, now)
     return cycle
+
+
+def _confirmation_stands(rows, course: Course, now: datetime) -> bool:
+    """The month's confirmation still vouches for the test whose window applies."""
+    prog = program(course.program)
+    today = now.astimezone(prog.zone).date()
+    found = order.check_prescriber_confirmation(rows.facts(), program_version_for(prog, today),
+                                                today)
+    return all(finding.met for finding in found)
+
+
+def _answer_again(db: Session, cycle: Cycle) -> None:
+    """Clear the patient's answers to an earlier confirmation (their signature stays on file
+    until they sign again)."""
+    audit.record(db, "cycle.answers_cleared", "cycle", cycle.id,
+                 summary={"attested_at": cycle.patient_attested_at})
+    cycle.quiz_passed, cycle.patient_confirmed_methods = False, []
+    cycle.patient_attested_at = None
+    db.add(cycle)
 
 
 def answer_quiz(db: Session, *, course: Course, answers: dict[str, str], now: datetime
@@ -121,11 +144,15 @@ def attest(db: Session, *, course: Course, patient_user: User, methods: list[str
     if not cycle.quiz_passed:
         raise Refused("Answer this month's questions first.")
     rows = load_rows(db, [course])[0]
-    today = now.astimezone(program(course.program).zone).date()
-    entered = set(methods_in_use(rows.facts().methods, today))
+    prog = program(course.program)
+    today = now.astimezone(prog.zone).date()
     chosen = set(methods)
-    if chosen != entered:
-        raise Refused({"methods": _difference(chosen, entered)})
+    if confirms_methods(course, today):
+        entered = set(methods_in_use(rows.facts().methods, today))
+        if chosen != entered:
+            raise Refused({"methods": _difference(chosen, entered)})
+    else:
+        chosen = set()  # the program does not ask the patient to confirm methods
     signature = signatures.sign(db, signer=patient_user, password=password,
                                 meaning=signatures.PATIENT_MONTHLY, now=now)
     cycle.patient_confirmed_methods = sorted(chosen)
@@ -137,6 +164,13 @@ def attest(db: Session, *, course: Course, patient_user: User, methods: list[str
     cycle.patient_attested_at, cycle.patient_signature_id = now, signature.id
     db.add(cycle)
     courses.finish(db, course, now)
+
+
+def confirms_methods(course: Course, today: date) -> bool:
+    """Whether this program asks the patient to confirm the prescriber's methods each month
+    (iPLEDGE does; the lenalidomide-class definition does not)."""
+    version = program_version_for(program(course.program), today)
+    return version.patient_confirms_methods.value
 
 
 def _cycle_awaiting_patient(db: Session, course: Course) -> Cycle:

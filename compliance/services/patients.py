@@ -6,13 +6,14 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from compliance import audit
+from compliance import audit, programs
 from compliance.identifiers import new_program_patient_id
-from compliance.models import CertificationStatus, PatientProfile, PrescriberProfile, Role, User
+from compliance.models import PatientProfile, PrescriberProfile, Role, User
 from compliance.models.inputs import PatientCreate
 
 from . import courses, worklist
 from .errors import Refused
+from .facts import prescriber_certified_today
 from .invitations import issue_invitation
 
 
@@ -25,6 +26,7 @@ def register_patient(db: Session, *, prescriber: PrescriberProfile, data: dict, 
         entry = PatientCreate.model_validate(data)
     except ValidationError as exc:
         raise Refused.from_validation(exc) from None
+    _refuse_unknown_category(entry.program, entry.category)
     if entry.date_of_birth >= today:
         raise Refused({"date_of_birth": "The date of birth must be in the past."})
     if entry.date_of_birth.year < today.year - 120:
@@ -52,15 +54,18 @@ def register_patient(db: Session, *, prescriber: PrescriberProfile, data: dict, 
     return patient, token
 
 
+def _refuse_unknown_category(code: str, category: str) -> None:
+    """The program must be one this deployment runs, and the category one of its newest
+    version's (the choices the registration form offers)."""
+    if code not in programs.all_programs():
+        raise Refused({"program": "Choose the patient's program."})
+    if category not in programs.category_choices(code):
+        raise Refused({"category": "Choose one of this program's categories."})
+
+
 def refuse_unless_certified(prescriber: PrescriberProfile, today: date) -> None:
     """Only a prescriber whose certification is in force may enroll or act for patients."""
-    in_force = (
-        prescriber.certification_status == CertificationStatus.CERTIFIED
-        and prescriber.certified_on is not None and prescriber.certified_on <= today
-        and prescriber.certification_expires_on is not None
-        and today < prescriber.certification_expires_on
-    )
-    if not in_force:
+    if not prescriber_certified_today(prescriber, today):
         raise Refused("Your prescriber certification is not in force; the program "
                       "administrator must certify you before you can enroll patients.")
 

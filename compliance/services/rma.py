@@ -7,6 +7,7 @@ dispense per RMA, and a lost race or a serialization failure is retried from the
 a retry sees the winner's fill and gets a conflict instead of failing.
 """
 
+from contextlib import suppress
 from datetime import datetime, time
 
 from sqlalchemy import select
@@ -17,13 +18,17 @@ from compliance.identifiers import normalise_rma_number
 from compliance.models import Authorization, Course, Cycle, Dispense, Pharmacy, RmaStatus
 from compliance.models.inputs import DispenseEntry
 from compliance.programs import program
-from compliance.services import courses, worklist
+from compliance.services import courses, cycles, worklist
+from compliance.services.cycles import expire_if_overdue
 from compliance.services.errors import Conflict, NotFound, Refused, validated
-from compliance.services.facts import authorization_fact, load_rows
 from compliance.services.retries import in_retried_transaction
+from workflows import pharmacy_reasons
 from workflows.facts import DispenseFacts
-from workflows.flow import Context, InvalidTransition
-from workflows.machines import CourseEvent, CourseState, CycleEvent, CycleFlow
+from workflows.flow import InvalidTransition
+from workflows.machines import CourseEvent, CourseState, CycleEvent
+from workflows.pharmacy_reasons import PharmacyCode, PharmacyReason, for_pharmacy
+
+DISPENSABLE_COURSES = (CourseState.QUALIFYING, CourseState.ACTIVE)
 
 
 def record_dispense(db: Session, *, pharmacy: Pharmacy, data: dict | DispenseEntry, now: datetime,
@@ -40,7 +45,8 @@ def reverse(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) 
         if rma.status != RmaStatus.ISSUED:
             raise Conflict(f"This RMA is {rma.status}; only an unused RMA can be reversed.")
         rma.status, rma.reversed_at = RmaStatus.REVERSED.value, now
-        _fire_cycle(db, rma, CycleEvent.REVERSE, now)
+        with suppress(InvalidTransition):  # a month already moved on keeps its state
+            cycles.fire(db, db.get(Cycle, rma.cycle_id), CycleEvent.REVERSE, now, rma=rma)
         audit.record(db, "rma.reversed", "rma", rma.rma_number)
         _refresh(db, rma.course_id, now)
         return rma
@@ -54,17 +60,6 @@ def find_rma(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime)
         _refresh(db, rma.course_id, now)
         db.commit()
     return rma
-
-
-def expire_if_overdue(db: Session, rma: Authorization, now: datetime) -> bool:
-    """Mark an unused RMA past its DNDPA date as expired (not committed); True if it was."""
-    today = now.astimezone(program(rma.program).zone).date()
-    if rma.status != RmaStatus.ISSUED or today <= rma.do_not_dispense_after:
-        return False
-    rma.status, rma.expired_at = RmaStatus.EXPIRED.value, now
-    _fire_cycle(db, rma, CycleEvent.EXPIRE, now)
-    audit.record(db, "rma.expired", "rma", rma.rma_number, actor_role="system")
-    return True
 
 
 def expire_overdue(db: Session, *, now: datetime, batch: int = 500) -> int:
@@ -97,14 +92,21 @@ def _dispense(db: Session, pharmacy: Pharmacy, entry: DispenseEntry, now: dateti
     if entry.days_supply > rma.days_supply or entry.quantity > rma.quantity:
         raise Refused({"days_supply": f"The RMA covers at most {rma.days_supply} days and "
                                       f"{rma.quantity} units."})
+    course = db.get(Course, rma.course_id)
+    if course.state not in DISPENSABLE_COURSES:
+        raise Conflict(_words(pharmacy_reasons.reason(PharmacyCode.TREATMENT_STOPPED)))
     zone = program(rma.program).zone
     dispensed_at = now if entry.dispensed_on == today else datetime.combine(
         entry.dispensed_on, time(12), tzinfo=zone)
-    findings = _fire_cycle(db, rma, CycleEvent.DISPENSE, now, dispense=DispenseFacts(
-        dispensed_at=dispensed_at, days_supply=entry.days_supply,
-        medication_guide_given=entry.medication_guide_given))
-    if findings:
-        raise Conflict(" ".join(f.message for f in findings))
+    dispense = DispenseFacts(dispensed_at=dispensed_at, days_supply=entry.days_supply,
+                             medication_guide_given=entry.medication_guide_given)
+    try:
+        moved = cycles.fire(db, db.get(Cycle, rma.cycle_id), CycleEvent.DISPENSE, now, rma=rma,
+                            dispense=dispense, pharmacy=pharmacy)
+    except InvalidTransition:  # an issued RMA's month is authorized; anything else is stale
+        raise Conflict("This RMA's month is closed; ask for a new RMA.") from None
+    if not moved.accepted:
+        raise Conflict(" ".join(_words(r) for r in for_pharmacy(moved.findings)))
     dispense = Dispense(authorization_id=rma.id, course_id=rma.course_id,
                         dispensed_on=entry.dispensed_on, quantity=entry.quantity,
                         days_supply=entry.days_supply,
@@ -115,27 +117,10 @@ def _dispense(db: Session, pharmacy: Pharmacy, entry: DispenseEntry, now: dateti
     db.flush()
     audit.record(db, "rma.dispensed", "rma", rma.rma_number,
                  summary={"days_supply": entry.days_supply, "dispensed_on": entry.dispensed_on})
-    course = db.get(Course, rma.course_id)
     if course.state == CourseState.QUALIFYING:
         courses.fire(db, course, CourseEvent.ACTIVATE, now)
     _refresh(db, rma.course_id, now)
     return dispense
-
-
-def _fire_cycle(db: Session, rma: Authorization, event: CycleEvent, now: datetime,
-                dispense: DispenseFacts | None = None):
-    """Move the RMA's cycle; returns the unmet findings of a refused guard."""
-    cycle = db.get(Cycle, rma.cycle_id)
-    course = db.get(Course, rma.course_id)
-    facts = load_rows(db, [course])[0].facts()
-    context = Context(facts, program(rma.program), now, authorization=authorization_fact(rma),
-                      dispense=dispense)
-    try:
-        result = CycleFlow(cycle, on_transition=audit.transitions(db, "cycle", cycle.id)) \
-            .fire(event, context)
-    except InvalidTransition:
-        return ()  # the cycle already moved on (e.g. a new month): the RMA's own state rules
-    return tuple(f for f in result.findings if not f.met) if not result.accepted else ()
 
 
 def _locked_rma(db: Session, pharmacy: Pharmacy, typed: str, now: datetime) -> Authorization:
@@ -165,7 +150,14 @@ def _not_dispensable(rma: Authorization) -> str:
         RmaStatus.REVERSED: "This RMA was reversed; ask for a new one.",
         RmaStatus.EXPIRED: f"This RMA expired: it could be filled until "
                            f"{rma.do_not_dispense_after:%b} {rma.do_not_dispense_after.day}.",
+        RmaStatus.VOIDED: f"This RMA was voided: {cycles.VOIDED_REASON[1]}",
     }[RmaStatus(rma.status)]
+
+
+def _words(told: PharmacyReason) -> str:
+    """A pharmacy reason as one sentence, with the day it becomes possible."""
+    when = told.eligible_on
+    return told.message + (f" Possible from {when:%b} {when.day}, {when.year}." if when else "")
 
 
 def _refresh(db: Session, course_id: int, now: datetime) -> None:

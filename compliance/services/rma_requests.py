@@ -22,7 +22,14 @@ from sqlalchemy.orm.util import identity_key
 
 from compliance import audit
 from compliance.identifiers import new_rma_number, normalise_program_patient_id
-from compliance.models import Authorization, Course, Cycle, PatientProfile, RmaRequest
+from compliance.models import (
+    Authorization,
+    Course,
+    Cycle,
+    PatientProfile,
+    RmaRequest,
+    RmaStatus,
+)
 from compliance.models.inputs import RmaAsk
 from compliance.programs import program
 from compliance.services import course_records, worklist
@@ -31,12 +38,14 @@ from compliance.services.decision_writes import Writes, write
 from compliance.services.errors import validated
 from compliance.services.facts import pharmacy_certification
 from compliance.services.retries import in_retried_transaction
+from workflows import pharmacy_reasons
 from workflows.dates import local_date
 from workflows.decision import Decision
 from workflows.facts import RequestFacts
 from workflows.findings import Actor
 from workflows.flow import Context, InvalidTransition
 from workflows.machines import CycleEvent, CycleFlow, CycleState
+from workflows.pharmacy_reasons import PharmacyCode, PharmacyReason, for_pharmacy
 from workflows.programs import program_version_for
 
 _REQUEST, _RMA = RmaRequest.__table__, Authorization.__table__
@@ -45,7 +54,7 @@ _RECORDED = (
     select(_REQUEST.c.id, _REQUEST.c.decision, _REQUEST.c.reasons, _REQUEST.c.requested_at,
            _REQUEST.c.authorization_id, _PATIENT.c.program_patient_id, _PATIENT.c.program,
            _RMA.c.rma_number, _RMA.c.do_not_dispense_after, _RMA.c.window_closes_at,
-           _RMA.c.rule_version)
+           _RMA.c.rule_version, _RMA.c.status)
     .select_from(_REQUEST.outerjoin(_PATIENT, _PATIENT.c.id == _REQUEST.c.patient_id)
                  .outerjoin(_RMA, _RMA.c.id == _REQUEST.c.authorization_id))
     .where(_REQUEST.c.id == bindparam("request_id"),
@@ -58,6 +67,7 @@ class IssuedRma:
     rma_number: str
     do_not_dispense_after: date
     window_closes_at: datetime
+    status: str = "issued"
 
 
 @dataclass(frozen=True)
@@ -103,8 +113,8 @@ def recorded_request(db: Session, *, pharmacy_id: int, request_id: str) -> Recor
                                               "pharmacy_id": pharmacy_id}).first()
     if row is None:
         return None
-    issued = IssuedRma(row.rma_number, row.do_not_dispense_after, row.window_closes_at) \
-        if row.rma_number else None
+    issued = IssuedRma(row.rma_number, row.do_not_dispense_after, row.window_closes_at,
+                       row.status) if row.rma_number else None
     return RecordedRequest(
         id=row.id, decision=row.decision, reasons=row.reasons, requested_at=row.requested_at,
         program_patient_id=row.program_patient_id, program=row.program,
@@ -135,18 +145,29 @@ def _decide(db: Session, pharmacy, ask: RmaAsk, now: datetime, requested_by: int
     facts = replace(rows.facts(), pharmacy=pharmacy_certification(pharmacy),
                     request=RequestFacts(days_supply=ask.days_supply, quantity=ask.quantity))
     flow = CycleFlow(rows.cycle, on_transition=_kept(db, writes, rows, now))
+    elsewhere = held_elsewhere(rows.cycle_rmas, pharmacy.id)
     try:
         result = flow.fire(CycleEvent.AUTHORIZE,
                            Context(facts, program(rows.course.program), now))
     except InvalidTransition:
-        return _save(db, writes, [_reason(
-            "CYCLE_ALREADY_AUTHORIZED", Actor.PHARMACY, "This month already has an "
-            "authorization; reverse it before asking again.")], rows)
+        held = pharmacy_reasons.reason(PharmacyCode.RMA_OPEN_ELSEWHERE if elsewhere
+                                       else PharmacyCode.RMA_ALREADY_OPEN)
+        return _save(db, writes, [_told(held)], rows)
     if not result.accepted:
-        return _save(db, writes, [_reason(f.code, f.actor, f.message, f.eligible_on)
-                                  for f in result.decision.unmet], rows, decided=result.decision)
+        told = for_pharmacy(result.decision.findings, held_elsewhere=elsewhere)
+        return _save(db, writes, [_told(r) for r in told], rows, decided=result.decision)
     issued = _issue(writes, rows, ask, result.decision, now, moved_from=seen)
     return _save(db, writes, [], rows, issued=issued, decided=result.decision)
+
+
+def held_elsewhere(cycle_rmas: list, pharmacy_id: int) -> bool:
+    """The month's unused RMA belongs to another pharmacy (only that one can reverse it)."""
+    live = [r for r in cycle_rmas if r.status == RmaStatus.ISSUED]
+    return bool(live) and all(r.pharmacy_id != pharmacy_id for r in live)
+
+
+def _told(told: PharmacyReason) -> dict:
+    return _reason(told.code, told.actor, told.message, told.eligible_on)
 
 
 def _issue(writes: Writes, rows: CourseRecords, ask: RmaAsk, decision: Decision,
@@ -164,13 +185,14 @@ def _issue(writes: Writes, rows: CourseRecords, ask: RmaAsk, decision: Decision,
         "do_not_dispense_after": issued.do_not_dispense_after,
         "window_closes_at": issued.window_closes_at, "program": decision.program,
         "rule_version": decision.rule_version, "issued_at": now,
-        "reversed_at": None, "expired_at": None,
+        "reversed_at": None, "expired_at": None, "voided_at": None,
     }
     if moved_from is not None:
         writes.cycle = {"y_id": rows.cycle.id, "y_from": moved_from, "y_to": rows.cycle.state}
     writes.request["decision"] = "authorized"
     rows.cycle_rmas.append(SimpleNamespace(do_not_dispense_after=issued.do_not_dispense_after,
-                                           status="issued"))
+                                           status="issued",
+                                           pharmacy_id=writes.request["pharmacy_id"]))
     return issued
 
 
@@ -212,9 +234,9 @@ def _save(db: Session, writes: Writes, reasons: list[dict], rows: CourseRecords 
     """
     request = writes.request
     request["reasons"] = reasons
+    found = [str(f.code) for f in decided.unmet] if decided else [r["code"] for r in reasons]
     audit.record(db, "rma.requested", "rma_request", request["id"],
-                 summary={"decision": request["decision"],
-                          "reasons": [r["code"] for r in reasons]})
+                 summary={"decision": request["decision"], "reasons": found})
     changed = []
     if rows is not None and evaluated:
         course = rows.course

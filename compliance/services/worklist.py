@@ -19,7 +19,7 @@ from compliance.models import Course, PatientProfile, User
 from compliance.programs import program
 from compliance.services.facts import CourseRows, load_rows
 from workflows.decision import Decision, evaluate_authorization
-from workflows.findings import Actor
+from workflows.findings import Actor, ReasonCode
 from workflows.machines import CourseState
 from workflows.planner import PlanItemKind, plan_course
 
@@ -42,6 +42,7 @@ ACTION_LABELS = {
     "QUIZ_FAILED": "Questions failed 3 times",
     "POST_TREATMENT_TEST": "Post-treatment test",
     "SUSPENDED": "Positive test: report",
+    "SUSPENDED_REPORTED": "Suspended, reported",
     "COMPLETED": "Course completed",
     "WITHDRAWN": "Withdrawn",
 }
@@ -58,9 +59,13 @@ def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None
     course = rows.course
     facts = cache(rows.facts)  # built once, and only by a branch that reads them
     prog = program(course.program)
-    if course.state == CourseState.SUSPENDED:
+    if course.state == CourseState.SUSPENDED and course.registry_reported_on is None:
         return NextAction("SUSPENDED", Actor.PRESCRIBER, "Positive pregnancy test: report it "
                           "to the pregnancy registry and counsel the patient.", None)
+    if course.state == CourseState.SUSPENDED:
+        return NextAction("SUSPENDED_REPORTED", Actor.PRESCRIBER, "Reported to the pregnancy "
+                          f"registry on {plain_day(course.registry_reported_on)}. Treatment "
+                          "stays stopped unless you resume it on a later negative test.", None)
     if course.state in (CourseState.COMPLETED, CourseState.WITHDRAWN):
         return NextAction(course.state.upper(), "", ACTION_LABELS[course.state.upper()], None)
     cycle = rows.cycle
@@ -79,6 +84,8 @@ def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None
     for actor in (Actor.PRESCRIBER, Actor.PATIENT):
         for finding in decision.unmet:
             if finding.actor == actor:
+                if finding.code == ReasonCode.PREGNANCY_TEST_MISSING and rows.dispenses:
+                    return _next_test(facts(), prog, today, finding)
                 return NextAction(finding.code, actor, finding.message, finding.eligible_on)
     closes = decision.do_not_dispense_after
     if closes is None:  # denied only for want of a pharmacy: the window is the plan's
@@ -87,6 +94,17 @@ def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None
     return NextAction("READY", Actor.PHARMACY, "Ready for the pharmacy" +
                       (f": the window closes {closes:%b} {closes.day}." if closes else "."),
                       closes)
+
+
+def _next_test(facts, prog, today: date, finding) -> NextAction:
+    """Between fills the missing test is not late: the plan says from when it is useful
+    and by when the cadence wants it ("Next test from Dec 20, by Jan 1")."""
+    item = plan_course(facts, prog, today).get(PlanItemKind.PREGNANCY_TEST)
+    if item is None or item.starts_on is None or item.starts_on <= today:
+        return NextAction(finding.code, Actor.PRESCRIBER, finding.message, None)
+    by = f", by {plain_day(item.ends_on, today)}" if item.ends_on else ""
+    return NextAction("NEXT_TEST", Actor.PRESCRIBER,
+                      f"Next test from {plain_day(item.starts_on, today)}{by}.", item.starts_on)
 
 
 def refresh(db: Session, course: Course, now: datetime) -> NextAction:
@@ -105,6 +123,7 @@ REFRESH_BATCH = 500
 # Short phrases for the worklist column; the full sentence stays on the patient page.
 SHORT_LABELS = {
     "PREGNANCY_TEST_MISSING": "Enter this month's test",
+    "NEXT_TEST": "Next test from {on}",
     "SCREENING_TEST_MISSING": "Enter the screening test",
     "CONFIRMATION_TOO_EARLY": "Confirmation test from {on}",
     "CONFIRMATION_TEST_TOO_OLD": "Enter a new confirmation test",
@@ -122,6 +141,7 @@ SHORT_LABELS = {
     "READY": "Window closes {on}",
     "POST_TREATMENT_TEST": "Post-treatment test due {on}",
     "SUSPENDED": "Positive test: report it",
+    "SUSPENDED_REPORTED": "Suspended: reported to the registry",
     "COMPLETED": "Course completed",
     "WITHDRAWN": "Withdrawn",
 }

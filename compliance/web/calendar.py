@@ -13,6 +13,8 @@ from icalendar import Calendar, Event
 
 from compliance.programs import program
 from compliance.services.facts import CourseRows
+from workflows.decision import evaluate_authorization
+from workflows.findings import ReasonCode
 from workflows.machines import CourseState
 from workflows.planner import Plan, PlanItemKind, plan_course
 from workflows.programs import program_version_for
@@ -30,6 +32,11 @@ PATIENT_ITEMS = {
     PlanItemKind.CONTRACEPTION_AFTER_TREATMENT: "Keep using two birth control methods",
     PlanItemKind.NO_BLOOD_DONATION: "Do not donate blood",
 }
+
+
+# While one of these stands, this month is not done, whatever the patient answered.
+PRESCRIBER_STEPS = frozenset({ReasonCode.WINDOW_EXPIRED, ReasonCode.PREGNANCY_TEST_MISSING,
+                              ReasonCode.LOCKOUT_19_DAY})
 
 
 @dataclass(frozen=True)
@@ -94,12 +101,14 @@ def todos(rows: CourseRows, now: datetime) -> list[Todo]:
         items.append(Todo("Waiting for your prescriber to record your counseling", waiting=True))
     if (course.enrollment_signature_id is not None and course.last_dose_on is None
             and needs_monthly_answers(rows, today)):
-        if cycle is None or cycle.prescriber_confirmed_at is None:
+        unmet = {f.code for f in evaluate_authorization(rows.facts(), prog, now).unmet}
+        if ReasonCode.PRESCRIBER_CONFIRMATION_MISSING in unmet or cycle is None \
+                or cycle.prescriber_confirmed_at is None:
             items.append(Todo("Waiting for your prescriber to confirm this month", waiting=True))
         elif cycle.patient_attested_at is None:
             by = f" by {short_day(window.ends_on)}" if window and window.ends_on else ""
             items.append(Todo(f"Answer this month's questions{by}", "patient.month"))
-        else:
+        elif not unmet & PRESCRIBER_STEPS:
             signed = cycle.patient_attested_at.astimezone(prog.zone)
             items.append(Todo(f"You answered this month's questions on {short_day(signed.date())}"
                               ". Nothing more to do this month.", waiting=True))

@@ -44,6 +44,8 @@ def bound_form(name: str, course: Course, patient: PatientProfile, *, bound: boo
         kwargs["program"] = course.program
     if name in ("change_form", "stop_form"):
         kwargs["current"] = _methods_in_use(course)
+    if name == "error_form":
+        kwargs["entries"] = _correctable(course)
     return form_class(**kwargs)
 
 
@@ -110,7 +112,20 @@ def _methods_in_use(course: Course) -> dict[int, str]:
     labels = method_choices(course.program)
     rows = load_rows(get_session(), [course])[0]
     return {m.id: f"{labels.get(m.method, m.method)} (since {plain_day(m.started_on)})"
-            for m in rows.methods if m.stopped_on is None}
+            for m in rows.methods if m.stopped_on is None and m.in_error_at is None}
+
+
+def _correctable(course: Course) -> dict[str, str]:
+    """Entries that may be marked in error: "test-3" or "method-2" to a label (a positive
+    result is never one: a new negative test and a signed statement resume the course)."""
+    labels = method_choices(course.program)
+    rows = load_rows(get_session(), [course])[0]
+    tests = {f"test-{t.id}": f"Test: {t.kind.replace('_', ' ')} of {plain_day(t.specimen_on)}, "
+             f"{t.result}" for t in rows.tests
+             if t.in_error_at is None and t.result != "positive"}
+    methods = {f"method-{m.id}": f"Method: {labels.get(m.method, m.method)} from "
+               f"{plain_day(m.started_on)}" for m in rows.methods if m.in_error_at is None}
+    return tests | methods
 
 
 def _defaults(forms: dict, course: Course, context: dict) -> None:

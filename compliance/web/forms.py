@@ -19,6 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NoneOf, Optional
 
+from compliance import programs
 from compliance.models import CertificationStatus
 from compliance.services.errors import Refused
 
@@ -127,10 +128,22 @@ class PatientForm(ServiceForm):
     phone = StringField("Phone", validators=[Optional(), Length(max=30)])
     weight_kg = DecimalField("Weight (kg)", places=1, validators=[REQUIRED],
                              description="For the dose: 0.5 to 1 mg per kg per day.")
-    category = SelectField("Category", choices={
-        "": "Choose…",
-        "can_get_pregnant": "Can get pregnant",
-        "cannot_get_pregnant": "Cannot get pregnant",
-    }, validators=[NoneOf([""], message="Choose the patient's category.")])
+    program = SelectField("Program", validators=[NoneOf([""], message="Choose the program.")])
+    category = SelectField("Category", validators=[
+        NoneOf([""], message="Choose the patient's category.")],
+        description="The categories of the program chosen above.")
     category_reason = TextAreaField("Reason for the category",
                                     validators=[REQUIRED, Length(max=500)])
+
+    def __init__(self, *args, **kwargs):
+        """Programs and their categories come from the definitions this deployment runs."""
+        super().__init__(*args, **kwargs)
+        runs = programs.all_programs()
+        self.program.choices = [(code, prog.versions[-1].program_name)
+                                for code, prog in runs.items()]
+        if not self.program.data:
+            self.program.data = programs.DEFAULT_PROGRAM
+        self.category.choices = [("", "Choose…")] + [
+            (code, f"{runs[program_code].versions[-1].program_name}: {label}")
+            for program_code in runs
+            for code, label in programs.category_choices(program_code).items()]

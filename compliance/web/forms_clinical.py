@@ -90,7 +90,10 @@ class TestForm(ClinicalForm):
 
     kind = SelectField("Kind of test", choices=_labels(TestKind), validators=[NOT_EMPTY])
     specimen_on = DateField("Specimen collected on", validators=[InputRequired(DATE_MESSAGE)])
-    result = SelectField("Result", choices=_labels(TestResult), validators=[NOT_EMPTY])
+    result = SelectField("Result", choices={
+        code: label for code, label in _labels(TestResult).items()
+        if code != TestResult.POSITIVE}, validators=[NOT_EMPTY],
+        description="A positive result is reported with \"Report a pregnancy\" below.")
     setting = SelectField("Where the specimen was taken", choices=_labels(TestSetting),
                           validators=[NOT_EMPTY])
     laboratory = StringField("Laboratory (name, CLIA number)",
@@ -110,6 +113,33 @@ class PregnancyReportForm(ClinicalForm):
     confirm = BooleanField("I confirm this test is positive. Treatment stops at once and "
                            "the course is suspended.",
                            validators=[InputRequired("Tick the box to confirm.")])
+
+
+class InErrorForm(ClinicalForm):
+    """Mark a test or a method as entered in error: kept and shown, no longer counted."""
+
+    entry = SelectField("Entry made in error", validators=[NOT_EMPTY])
+    reason = TextAreaField("What was wrong", validators=[REQUIRED, Length(max=500)])
+
+    def __init__(self, *args, entries: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entry.choices = {**CHOOSE, **(entries or {})}
+
+
+class RegistryReportForm(ClinicalForm):
+    """The prescriber's report of a pregnancy to the program's registry."""
+
+    reported_on = DateField("Reported on", validators=[InputRequired(DATE_MESSAGE)])
+    reference = StringField("Registry reference", validators=[REQUIRED, Length(max=100)])
+
+
+class ResumeForm(ClinicalForm):
+    """Resume a suspended course: a statement, signed with the password."""
+
+    statement = TextAreaField("Why treatment may resume", validators=[REQUIRED,
+                                                                       Length(max=250)])
+    password = PasswordField("Your password", validators=[REQUIRED, Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class ConfirmMonthForm(ClinicalForm):
@@ -144,6 +174,9 @@ PATIENT_FORMS = {
     "stop_form": (StopMethodForm, "stop"),
     "test_form": (TestForm, "test"),
     "pregnancy_form": (PregnancyReportForm, "pregnancy"),
+    "error_form": (InErrorForm, "error"),
+    "registry_form": (RegistryReportForm, "registry"),
+    "resume_form": (ResumeForm, "resume"),
     "confirm_form": (ConfirmMonthForm, "confirm"),
     "home_form": (HomeTestingForm, "home"),
     "category_form": (CategoryForm, "category"),

@@ -11,7 +11,15 @@ from sqlalchemy import select
 from compliance import clock
 from compliance.auth import roles_required
 from compliance.db import get_session
-from compliance.models import PatientProfile, PregnancyTest, PrescriberProfile, User
+from compliance.models import (
+    Authorization,
+    Dispense,
+    PatientProfile,
+    Pharmacy,
+    PregnancyTest,
+    PrescriberProfile,
+    User,
+)
 from compliance.programs import method_choices, program
 from compliance.services import courses, monthly, patients, question_banks, signatures
 from compliance.services.errors import Refused
@@ -120,7 +128,8 @@ def attest():
     if form.validate_on_submit():
         try:
             monthly.attest(mine.db, course=mine.course, patient_user=mine.user,
-                           methods=form.methods.data, password=form.password.data,
+                           methods=form.methods.data if "methods" in form else [],
+                           password=form.password.data,
                            now=clock.now())
         except Refused as exc:
             mine.db.rollback()
@@ -140,8 +149,15 @@ def history():
         PregnancyTest.course_id == mine.course.id).order_by(
         PregnancyTest.specimen_on.desc(), PregnancyTest.id.desc()))) if mine.course else []
     signed = monthly.attestations(mine.db, mine.course) if mine.course else []
+    fills = mine.db.execute(select(Dispense, Pharmacy.name).join(
+        Authorization, Authorization.id == Dispense.authorization_id).join(
+        Pharmacy, Pharmacy.id == Authorization.pharmacy_id).where(
+        Dispense.course_id == mine.course.id).order_by(
+        Dispense.dispensed_on.desc(), Dispense.id.desc())).all() if mine.course else []
+    patients.view_patient(mine.db, patient=mine.patient)
     return render_template("patient/history.html", tests=tests, attestations=signed,
-                           methods=method_choices(mine.patient.program), mine=mine)
+                           fills=fills, methods=method_choices(mine.patient.program),
+                           mine=mine)
 
 
 @bp.get("/calendar.ics")
@@ -162,7 +178,11 @@ def _bank(mine: Mine):
 
 
 def _attestation_form(mine: Mine) -> AttestationForm:
+    """The month's signature; the methods only where the program asks the patient for them."""
     form = AttestationForm()
+    if mine.course is not None and not monthly.confirms_methods(mine.course, clock.today()):
+        del form.methods
+        return form
     form.methods.choices = method_choices(mine.patient.program)
     return form
 

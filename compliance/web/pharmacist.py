@@ -10,7 +10,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from compliance import clock
+from compliance import audit, clock
 from compliance.auth import roles_required
 from compliance.db import get_session
 from compliance.models import (
@@ -30,6 +30,7 @@ from compliance.web.pages import Page
 bp = Blueprint("pharmacist", __name__, url_prefix="/pharmacist")
 pharmacist_only = roles_required("pharmacist")
 OPEN_PER_PAGE = 25
+HISTORY_ROWS = 20
 
 
 @bp.context_processor
@@ -47,8 +48,12 @@ def home():
     staff = db.scalars(select(User).join(PharmacistProfile, PharmacistProfile.user_id == User.id)
                        .where(PharmacistProfile.pharmacy_id == site.id).order_by(User.name))
     page = Page.of(db, open_rmas(site), request.args.get("page"), per_page=OPEN_PER_PAGE)
+    history = db.execute(recent_rmas(site)).all()
+    audit.record(db, "rma.list_viewed", "pharmacy", site.id,
+                 summary={"open": len(page.items), "recent": len(history)})
+    db.commit()
     return render_template("pharmacist/home.html", pharmacy=site, staff=list(staff),
-                           page=page, responsible=is_responsible(site))
+                           page=page, history=history, responsible=is_responsible(site))
 
 
 def open_rmas(site: Pharmacy):
@@ -61,6 +66,18 @@ def open_rmas(site: Pharmacy):
                    Authorization.status == RmaStatus.ISSUED.value,
                    Authorization.do_not_dispense_after >= clock.today())
             .order_by(Authorization.do_not_dispense_after, Authorization.id))
+
+
+def recent_rmas(site: Pharmacy):
+    """The pharmacy's latest RMAs whatever became of them (dispensed, reversed, expired,
+    voided), newest first; reads `ix_rma_pharmacy_issued` (pharmacy_id, issued_at)."""
+    return (select(Authorization, PatientProfile)
+            .join(Course, Course.id == Authorization.course_id)
+            .join(PatientProfile, PatientProfile.id == Course.patient_id)
+            .where(Authorization.pharmacy_id == site.id,
+                   Authorization.status != RmaStatus.ISSUED.value)
+            .order_by(Authorization.issued_at.desc(), Authorization.id.desc())
+            .limit(HISTORY_ROWS))
 
 
 def expire_overdue(site: Pharmacy) -> int:

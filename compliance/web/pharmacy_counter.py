@@ -6,7 +6,6 @@ history. Every request goes through `services.rma_requests`, which records it gr
 each read of a patient or an RMA writes an audit event.
 """
 
-from dataclasses import replace
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -17,12 +16,20 @@ from compliance import audit, clock
 from compliance.auth import owned_or_404
 from compliance.db import get_session
 from compliance.identifiers import normalise_program_patient_id
-from compliance.models import Authorization, Course, PatientProfile, Pharmacy, RmaRequest
+from compliance.models import (
+    Authorization,
+    Course,
+    PatientProfile,
+    Pharmacy,
+    PrescriberProfile,
+    RmaRequest,
+    User,
+)
 from compliance.programs import DEFAULT_PROGRAM, program
+from compliance.services import eligibility, rma_requests
 from compliance.services import rma as rmas
-from compliance.services import rma_requests
+from compliance.services.cycles import VOIDED_REASON
 from compliance.services.errors import Conflict, NotFound, Refused
-from compliance.services.facts import load_rows, pharmacy_certification
 from compliance.web.forms_pharmacy import (
     DispenseForm,
     FindPatientForm,
@@ -31,7 +38,7 @@ from compliance.web.forms_pharmacy import (
 )
 from compliance.web.pages import form_page
 from compliance.web.pharmacist import bp, current_pharmacy, grouped, pharmacist_only
-from workflows.decision import evaluate_authorization
+from workflows.pharmacy_reasons import PharmacyCode
 from workflows.programs import program_version_for
 
 NO_MATCH = "No patient matches this ID and date of birth."
@@ -39,6 +46,7 @@ ID_TYPO = ("This patient ID is not valid: one character is mistyped (its check c
            "does not match). Compare it with the patient's program card.")
 WHO = {"prescriber": "The prescriber", "patient": "The patient",
        "pharmacy": "Your pharmacy", "program": "The program administrator"}
+WHO_HOLDS = "The pharmacy holding the RMA"
 
 
 @bp.route("/patients/find", methods=["GET", "POST"])
@@ -97,7 +105,8 @@ def rma_request(request_id: str):
                  summary={"pharmacy": site.id})
     db.commit()
     return render_template("pharmacist/decision.html", record=record, rma=issued,
-                           patient=patient, reasons=reasons(record.reasons))
+                           patient=patient, reasons=reasons(record.reasons),
+                           voided_reason=VOIDED_REASON[1])
 
 
 @bp.get("/rmas/<rma_number>")
@@ -156,16 +165,20 @@ def patient_page(patient: PatientProfile, form: RmaRequestForm, *, status: int =
                        .order_by(Course.id.desc()).limit(1))
     blocking, open_rma = [], None
     if course is not None:
-        blocking = reasons(preview(course, site))
+        blocking = reasons(eligibility.next_fill(db, pharmacy=site, course=course,
+                                                 now=clock.now()).reasons)
         open_rma = db.scalar(select(Authorization).where(
             Authorization.course_id == course.id, Authorization.pharmacy_id == site.id,
             Authorization.status == "issued").order_by(Authorization.id.desc()).limit(1))
+    prescriber = db.execute(select(User.name, PrescriberProfile.npi).join(
+        PrescriberProfile, PrescriberProfile.user_id == User.id)
+        .where(PrescriberProfile.id == patient.prescriber_id)).first()
     audit.record(db, "patient.viewed_by_pharmacy", "patient", patient.id,
                  summary={"pharmacy": site.id})
     db.commit()
     return render_template("pharmacist/patient.html", patient=patient, form=form,
                            has_course=course is not None, blocking=blocking,
-                           open_rma=open_rma), status
+                           open_rma=open_rma, prescriber=prescriber), status
 
 
 def rma_page(issued: Authorization, *, status: int = 200, reverse_form=None):
@@ -178,25 +191,20 @@ def rma_page(issued: Authorization, *, status: int = 200, reverse_form=None):
                                  rma_number=grouped(issued.rma_number),
                                  quantity=issued.quantity, days_supply=issued.days_supply)
     return render_template("pharmacist/rma.html", rma=issued, patient=patient,
-                           dispense_form=dispense_form,
+                           dispense_form=dispense_form, voided_reason=VOIDED_REASON[1],
                            reverse_form=reverse_form or ReverseForm(formdata=None)), status
 
 
-def preview(course: Course, site: Pharmacy) -> list:
-    """What would block an RMA now (the prescription's own numbers are checked on asking)."""
-    facts = replace(load_rows(get_session(), [course])[0].facts(),
-                    pharmacy=pharmacy_certification(site))
-    return list(evaluate_authorization(facts, program(course.program), clock.now()).unmet)
-
-
 def reasons(items) -> list[dict]:
-    """Reasons (stored dicts or findings) as the page words them: what, who acts, from when."""
+    """Pharmacy reasons (stored dicts or fresh ones) as the page words them: what, who acts,
+    from when."""
     shown = []
     for item in items:
         get = item.get if isinstance(item, dict) else lambda key, i=item: getattr(i, key, None)
-        when = get("eligible_on")
-        shown.append({"code": str(get("code")), "message": get("message"),
-                      "who": WHO.get(str(get("actor")), "The program"),
+        when, code = get("eligible_on"), str(get("code"))
+        who = WHO_HOLDS if code == PharmacyCode.RMA_OPEN_ELSEWHERE else \
+            WHO.get(str(get("actor")), "The program")
+        shown.append({"code": code, "message": get("message"), "who": who,
                       "when": date.fromisoformat(when) if isinstance(when, str) else when})
     return shown
 

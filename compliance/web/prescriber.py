@@ -25,7 +25,14 @@ from compliance import clock
 from compliance.auth import owned_or_404, roles_required
 from compliance.db import get_session
 from compliance.models import PatientProfile, PrescriberProfile, User
-from compliance.services import courses, monthly, organisations, patients, worklist
+from compliance.services import (
+    courses,
+    monthly,
+    organisations,
+    patients,
+    pregnancy_case,
+    worklist,
+)
 from compliance.services.errors import Refused
 from compliance.web import chart
 from compliance.web.forms import ActionForm, PatientForm
@@ -148,12 +155,44 @@ def record_test(patient_id: int):
 def report_pregnancy(patient_id: int):
     """A positive test: the course is suspended at once."""
     def report(db, course, form, _profile):
-        data = {**form.values(), "result": "positive"}
+        data = form.values()
         data.pop("confirm")
-        courses.record_test(db, course=course, data=data, today=clock.today(),
-                            entered_by=current_user.id, now=clock.now())
+        courses.report_pregnancy(db, course=course, data=data, today=clock.today(),
+                                 entered_by=current_user.id, now=clock.now())
     return act(patient_id, "pregnancy_form", "Positive test recorded; the course is "
                "suspended.", report)
+
+
+@bp.post("/patients/<int:patient_id>/in-error")
+@prescriber_only
+def mark_in_error(patient_id: int):
+    """A test or a method entered in error: marked with a reason, never deleted."""
+    def mark(db, course, form, _profile):
+        kind, _, entry_id = form.entry.data.partition("-")
+        courses.mark_in_error(db, course=course, kind=kind, entry_id=int(entry_id),
+                              reason=form.reason.data, now=clock.now())
+    return act(patient_id, "error_form", "Entry marked as made in error; the course was "
+               "decided again.", mark)
+
+
+@bp.post("/patients/<int:patient_id>/registry-report")
+@prescriber_only
+def record_registry_report(patient_id: int):
+    return act(patient_id, "registry_form", "Registry report recorded.", lambda db, c, f, _p:
+               pregnancy_case.record_registry_report(
+                   db, course=c, reported_on=f.reported_on.data, reference=f.reference.data,
+                   today=clock.today(), now=clock.now()))
+
+
+@bp.post("/patients/<int:patient_id>/resume")
+@prescriber_only
+def resume_course(patient_id: int):
+    """Resume a suspended course on a later negative test and a signed statement [P]."""
+    return act(patient_id, "resume_form", "Course resumed: it qualifies again, month by "
+               "month.", lambda db, c, f, _p: pregnancy_case.resume(
+                   db, course=c, prescriber_user=db.get(User, current_user.id),
+                   statement=f.statement.data,
+                   password=f.password.data, today=clock.today(), now=clock.now()))
 
 
 @bp.post("/patients/<int:patient_id>/confirmation")

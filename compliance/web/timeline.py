@@ -23,7 +23,7 @@ SPINE_X, LABEL_X, DATE_X = 104, 118, 6
 LANE_XS = (94, 86, 78, 70)
 COLOURS = {"milestone": "#12324f", "method": "#2f6f9f", "test": "#1f7a3a",
            "positive": "#b3261e", "window": "#b36b00", "authorization": "#6b3fa0",
-           "fill": "#0b6e6e", "upcoming": "#57606a"}
+           "fill": "#0b6e6e", "upcoming": "#57606a", "correction": "#8a5a00"}
 DISTANT_ITEMS = (PlanItemKind.PRESCRIBER_REACTIVATION, PlanItemKind.PHARMACY_REACTIVATION)
 
 
@@ -62,9 +62,18 @@ def course_events(*, rows, facts: CourseFacts, plan: Plan, zone: ZoneInfo, today
     if course.counseled_on:
         events.append(Event(course.counseled_on, "milestone", "Counseling recorded"))
     for method in rows.methods:
+        if method.in_error_at is not None:
+            events.append(Event(method.in_error_at.astimezone(zone).date(), "correction",
+                                f"Method {_words(method.method)} marked as entered in error"))
+            continue
         events.append(Event(method.started_on, "method", f"Method: {_words(method.method)}",
                             method.stopped_on or today))
     for test in rows.tests:
+        if test.in_error_at is not None:
+            events.append(Event(test.in_error_at.astimezone(zone).date(), "correction",
+                                f"{_words(test.kind)} test of {plain_day(test.specimen_on)} "
+                                "marked as entered in error"))
+            continue
         positive = test.result == TestResult.POSITIVE
         events.append(Event(test.specimen_on, "positive" if positive else "test",
                             f"{_words(test.kind)} test: {test.result} ({test.setting})"))

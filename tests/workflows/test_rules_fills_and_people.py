@@ -79,14 +79,16 @@ def test_no_new_rma_while_more_than_7_days_remain(year, asked_on, ok):
 
 @pytest.mark.parametrize(("days_left", "ok"), [(8, False), (7, True)])
 def test_lenalidomide_next_fill_when_at_most_7_days_of_therapy_remain(days_left, ok):
-    """Lenalidomide class: a 28-day fill; the next RMA only with 7 days or fewer left?"""
+    """Lenalidomide class: a 28-day fill; the next RMA only with 7 days or fewer left (the
+    weekly tests of the first weeks taken)?"""
     rx = date(2026, 4, 1)
     first = lenalidomide_first_fill(rx)
     today = rx + days(28 - days_left)
+    weekly = (a_test(TestKind.MONTHLY, rx + days(day), sensitivity_miu=50) for day in (7, 14))
     facts = replace(
         first,
         fills=(FillFact(rx, 28),),
-        tests=(*first.tests, a_test(TestKind.MONTHLY, today, sensitivity_miu=50)),
+        tests=(*first.tests, *weekly, a_test(TestKind.MONTHLY, today, sensitivity_miu=50)),
         cycle=ready_cycle(today),
     )
     decision = evaluate_authorization(facts, LENALIDOMIDE, eastern(today, 16))

@@ -211,7 +211,19 @@ def test_a_positive_test_suspends_the_course():
         facts, tests=(*facts.tests, a_test(TestKind.MONTHLY, DAY, TestResult.POSITIVE))
     )
     assert flow.fire("suspend", context(positive)).accepted
-    assert flow.possible_events() == ("withdraw",)
+    assert flow.possible_events() == ("resume", "withdraw")
+
+
+@pytest.mark.parametrize(("negative_gap", "ok"), [(0, False), (1, True)])
+def test_a_suspended_course_resumes_only_on_a_later_negative_test(negative_gap, ok):
+    """A negative test of the positive's own day does not answer it; the day after does [P]."""
+    facts = later_fill(DAY, last_fill_on=DAY - days(20))
+    tests = (*facts.tests, a_test(TestKind.MONTHLY, DAY + days(1), TestResult.POSITIVE),
+             a_test(TestKind.MONTHLY, DAY + days(1 + negative_gap)))
+    flow = CourseFlow(SimpleNamespace(state="suspended"))
+    result = flow.fire("resume", context(replace(facts, tests=tests), eastern(DAY + days(2), 16)))
+    assert result.accepted is ok
+    assert flow.state == ("enrolled" if ok else "suspended")
 
 
 def test_mermaid_draws_every_transition():

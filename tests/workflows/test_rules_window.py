@@ -213,3 +213,16 @@ def test_a_remembered_window_is_the_one_the_facts_of_that_day_give():
         assert counting_tests(facts, rules, day) == counting_tests.__wrapped__(facts, rules, day)
         windows.append(window.opens_on)
     assert windows[1:4] == [date(2026, 3, 2), date(2026, 3, 6), date(2026, 3, 2)]
+
+
+@pytest.mark.parametrize(("retest_gap", "eligible_gap"), [(8, 19), (18, 19)])
+def test_the_19_day_lockout_says_from_when(retest_gap, eligible_gap):
+    """Does the lockout's denial carry the day a new specimen counts (day 19 after the missed
+    one), so the worklist can show "Next test from ..."?"""
+    first_test = date(2025, 3, 2)
+    retest = first_test + days(retest_gap)
+    facts = first_fill(retest, tests=(*first_fill(first_test).tests, *first_fill(retest).tests[1:]))
+    decision = evaluate_authorization(facts, IPLEDGE, eastern(retest, 15))
+    lockout = next(f for f in decision.unmet if f.code is ReasonCode.LOCKOUT_19_DAY)
+    assert lockout.eligible_on == first_test + days(eligible_gap)
+    assert lockout.actor == "prescriber"

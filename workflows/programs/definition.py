@@ -184,6 +184,11 @@ class ProgramVersion:
     test_cadence_irregular_cycles: Param[tuple[CadencePhase, ...]] = field(
         metadata=rule(CADENCE, "The same for a patient with irregular menstrual cycles")
     )
+    test_cadence_checked: Param[bool] = field(
+        metadata=rule(
+            p.boolean, "Each fill's test must follow the one before within the cadence"
+        )
+    )
     post_treatment_test_days: Param[int | None] = field(
         metadata=rule(OPTIONAL_NUMBER, "Post-treatment test this many days after the last dose")
     )

@@ -50,6 +50,13 @@ def expires_on(certification: CertificationFact, months: Param[int]) -> date:
     return min(lapse, revoked) if revoked else lapse
 
 
+def in_force(certification: CertificationFact | None, months: Param[int], today: date) -> bool:
+    """The one answer to "is this certification in force today?", for every caller: from
+    activation until it lapses or is revoked (the first day no longer covered)."""
+    return (certification is not None and certification.activated_on <= today
+            and today < expires_on(certification, months))
+
+
 def _certified(
     certification: CertificationFact | None,
     months: Param[int],
@@ -62,7 +69,7 @@ def _certified(
     if certification is None or today < certification.activated_on:
         return unmet(code, f"The {who} is not certified for this program.", actor, months.source)
     ends = expires_on(certification, months)
-    if today >= ends:
+    if not in_force(certification, months, today):
         message = f"The {who}'s certification ended on {human(ends)}; it must be renewed."
         return unmet(code, message, actor, months.source)
     last_day = add_days(ends, -1)

@@ -23,8 +23,9 @@ from workflows.rules.common import (
 
 
 def check_no_positive_test(facts: CourseFacts, version: ProgramVersion, today: date) -> Findings:
-    """Any positive result, for any patient, blocks every authorization."""
-    positive = [t for t in facts.tests if t.result is TestResult.POSITIVE]
+    """Any positive result, for any patient, blocks every authorization (until the prescriber
+    resumes the course on a negative test taken after it)."""
+    positive = facts.open_positives
     if positive:
         first = min(t.specimen_on for t in positive)
         return (
@@ -50,12 +51,36 @@ def check_no_positive_test(facts: CourseFacts, version: ProgramVersion, today: d
 
 def check_positive_on_file(facts: CourseFacts, version: ProgramVersion, today: date) -> Findings:
     """The reverse question, for suspending a course: is there a positive result to act on?"""
-    positive = [t for t in facts.tests if t.result is TestResult.POSITIVE]
+    positive = facts.open_positives
     if positive:
         message = "A positive pregnancy test is on file."
         return (met(ReasonCode.NO_POSITIVE_TEST, message, Actor.PRESCRIBER, SourceKind.PROGRAM),)
     message = "No positive pregnancy test is on file, so the course cannot be suspended for one."
     return (unmet(ReasonCode.NO_POSITIVE_TEST, message, Actor.PRESCRIBER, SourceKind.PROGRAM),)
+
+
+def check_resumable(facts: CourseFacts, version: ProgramVersion, today: date) -> Findings:
+    """A suspended course resumes only on a counting negative test taken after the latest
+    positive one [P] (the prescriber's signed statement is the service's to ask)."""
+    positives = [t.specimen_on for t in facts.open_positives]
+    latest = max(positives, default=None)
+    after = [
+        t
+        for t in facts.tests
+        if latest is not None
+        and t.result is TestResult.NEGATIVE
+        and latest < t.specimen_on <= today
+        and counts(t, facts, version)
+    ]
+    if after:
+        message = f"A negative test of {human(after[-1].specimen_on)} follows the positive one."
+        return (met(ReasonCode.RESUME_TEST_MISSING, message, Actor.PRESCRIBER, SourceKind.POLICY),)
+    message = (
+        "The course can resume only on a negative pregnancy test taken after the positive one."
+        if latest is not None
+        else "No positive test stops this course."
+    )
+    return (unmet(ReasonCode.RESUME_TEST_MISSING, message, Actor.PRESCRIBER, SourceKind.POLICY),)
 
 
 def check_current_test(facts: CourseFacts, version: ProgramVersion, today: date) -> Findings:
@@ -197,14 +222,27 @@ def _problem_codes(test: TestFact, facts: CourseFacts, version: ProgramVersion) 
 
 
 def _candidates(facts: CourseFacts, today: date) -> list[TestFact]:
-    """Negative tests of the kind this fill needs, taken by today, oldest first."""
+    """Negative tests of the kind this fill needs, taken by today, oldest first.
+
+    One month, one fill: a test backs the fill after it, never a second one, so a monthly
+    test counts only when its specimen was taken after the last fill's dispense date.
+    """
     kind = current_test_kind(facts)
+    after = last_fill_on(facts)
     tests = [
         t
         for t in facts.tests
-        if t.kind is kind and t.result is TestResult.NEGATIVE and t.specimen_on <= today
+        if t.kind is kind
+        and t.result is TestResult.NEGATIVE
+        and t.specimen_on <= today
+        and (after is None or t.specimen_on > after)
     ]
     return sorted(tests, key=lambda t: t.specimen_on)
+
+
+def last_fill_on(facts: CourseFacts) -> date | None:
+    """The dispense date of the latest fill, if any."""
+    return max((fill.dispensed_on for fill in facts.fills), default=None)
 
 
 def _confirmation_interval(
@@ -226,6 +264,7 @@ def _confirmation_interval(
             f"at least {interval.value} days, so a new test can be taken from {human(earliest)}.",
             Actor.PRESCRIBER,
             interval.source,
+            earliest,
         )
     ]
 

@@ -40,10 +40,11 @@ def check_refill_timing(facts: CourseFacts, version: ProgramVersion, today: date
 
 
 def check_one_per_cycle(facts: CourseFacts, version: ProgramVersion, today: date) -> Findings:
-    """At most the allowed number of unreversed RMAs in one cycle."""
+    """At most the allowed number of live RMAs in one cycle (an unused one past its DNDPA
+    date no longer counts, whether or not anyone has marked it expired yet)."""
     rule = version.authorizations_per_cycle
     authorizations = facts.cycle.authorizations if facts.cycle else ()
-    active = [a for a in authorizations if not a.reversed]
+    active = [a for a in authorizations if not a.reversed and today <= a.do_not_dispense_after]
     if len(active) < rule.value:
         return ()
     message = "This month already has an authorization; reverse it before asking again."

@@ -89,7 +89,7 @@ def check_lockout(facts: CourseFacts, version: ProgramVersion, today: date) -> F
         f"The first-month window of the test of {human(previous.specimen_on)} was missed, so the "
         f"next test must be taken at least {rule.value} days later, from {human(earliest)}."
     )
-    return (unmet(ReasonCode.LOCKOUT_19_DAY, message, Actor.PRESCRIBER, rule.source),)
+    return (unmet(ReasonCode.LOCKOUT_19_DAY, message, Actor.PRESCRIBER, rule.source, earliest),)
 
 
 def check_window_closed(
