@@ -4,7 +4,7 @@ course's worklist action.
 """
 
 from contextlib import suppress
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -296,8 +296,8 @@ def _refuse_out_of_order(entry: TestEntry, tests: list[PregnancyTest], today: da
     if entry.specimen_on > today:
         raise Refused({"specimen_on": "The specimen date cannot be in the future."})
     enrolled_on = _enrolled_on(course)
-    if entry.specimen_on < enrolled_on.replace(year=enrolled_on.year - 1, day=min(
-            enrolled_on.day, 28)):
+    oldest = program_version_for(program(course.program), today).oldest_specimen_days.value
+    if entry.specimen_on < enrolled_on - timedelta(days=oldest):
         raise Refused({"specimen_on": "This specimen is too old to count for this course."})
     tests = [t for t in tests if t.in_error_at is None]
     kinds = {t.kind for t in tests}

@@ -23,21 +23,21 @@ from workflows.programs import program_version_for
 from workflows.rules import order
 from workflows.rules.contraception import methods_in_use
 
-QUIZ_TRIES_BEFORE_PRESCRIBER_IS_TOLD = worklist.QUIZ_FAILURES_BEFORE_PRESCRIBER_ACTS
-
 
 @dataclass(frozen=True)
 class QuizOutcome:
-    """One try: passed or not, the wrong questions (with explanations), failed tries so far."""
+    """One try: passed or not, the wrong questions (with explanations), failed tries so far,
+    and how many wrong tries tell the prescriber (the program's number)."""
 
     passed: bool
     wrong: list[dict]
     tries: int
+    tries_before_told: int
 
     @property
     def prescriber_told(self) -> bool:
         """The prescriber's worklist now shows QUIZ_FAILED for this course."""
-        return not self.passed and self.tries >= QUIZ_TRIES_BEFORE_PRESCRIBER_IS_TOLD
+        return not self.passed and self.tries >= self.tries_before_told
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,8 @@ def answer_quiz(db: Session, *, course: Course, answers: dict[str, str], now: da
                  summary={"passed": not wrong, "bank_version": bank.version,
                           "wrong": [q["id"] for q in wrong]})
     courses.finish(db, course, now)
-    return QuizOutcome(not wrong, wrong, cycle.failed_quiz_attempts)
+    return QuizOutcome(not wrong, wrong, cycle.failed_quiz_attempts,
+                       worklist.quiz_failures_told(course.program, now))
 
 
 def attest(db: Session, *, course: Course, patient_user: User, methods: list[str],

@@ -22,6 +22,7 @@ from workflows.decision import Decision, evaluate_authorization
 from workflows.findings import Actor, ReasonCode
 from workflows.machines import CourseState
 from workflows.planner import PlanItemKind, plan_course
+from workflows.programs import program_version_for
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,6 @@ class NextAction:
     message: str
     on: date | None
 
-
-QUIZ_FAILURES_BEFORE_PRESCRIBER_ACTS = 3
 
 ACTION_LABELS = {
     "": "Nothing to do",
@@ -70,7 +69,7 @@ def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None
         return NextAction(course.state.upper(), "", ACTION_LABELS[course.state.upper()], None)
     cycle = rows.cycle
     if (cycle is not None and not cycle.quiz_passed
-            and cycle.failed_quiz_attempts >= QUIZ_FAILURES_BEFORE_PRESCRIBER_ACTS):
+            and cycle.failed_quiz_attempts >= quiz_failures_told(course.program, now)):
         return NextAction("QUIZ_FAILED", Actor.PRESCRIBER, "The patient answered this month's "
                           f"questions wrongly {cycle.failed_quiz_attempts} times: go over the "
                           "program with them.", None)
@@ -94,6 +93,14 @@ def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None
     return NextAction("READY", Actor.PHARMACY, "Ready for the pharmacy" +
                       (f": the window closes {closes:%b} {closes.day}." if closes else "."),
                       closes)
+
+
+def quiz_failures_told(code: str, now: datetime) -> int:
+    """Wrong tries at the month's questions before the prescriber is told (a definition's
+    policy number)."""
+    prog = program(code)
+    version = program_version_for(prog, now.astimezone(prog.zone).date())
+    return version.quiz_failures_before_prescriber_told.value
 
 
 def _next_test(facts, prog, today: date, finding) -> NextAction:

@@ -21,7 +21,14 @@ from compliance.models import (
     User,
 )
 from compliance.programs import method_choices, program
-from compliance.services import courses, monthly, patients, question_banks, signatures
+from compliance.services import (
+    courses,
+    monthly,
+    patients,
+    question_banks,
+    signatures,
+    worklist,
+)
 from compliance.services.errors import Refused
 from compliance.services.facts import load_rows
 from compliance.web import calendar
@@ -216,4 +223,4 @@ def _month_page(mine: Mine, *, outcome=None, attestation=None, show_quiz_errors=
         attestation=attestation or _attestation_form(mine), cycle=cycle, mine=mine,
         window_closes=calendar.closing_time(window.ends_at, mine.zone)
         if window and window.ends_at else None,
-        tries_before_told=monthly.QUIZ_TRIES_BEFORE_PRESCRIBER_IS_TOLD), status
+        tries_before_told=worklist.quiz_failures_told(mine.patient.program, now)), status

@@ -104,6 +104,17 @@ class ProgramVersion:
     enrollment_counseling_required: Param[bool] = field(
         metadata=rule(p.boolean, "Counseling recorded at enrollment before any authorization")
     )
+    quiz_failures_before_prescriber_told: Param[int] = field(
+        metadata=rule(
+            p.positive_int, "Wrong tries at the month's questions before the prescriber is told"
+        )
+    )
+    oldest_specimen_days: Param[int] = field(
+        metadata=rule(
+            p.positive_int, "A test counts for a course only if taken at most this many days "
+            "before its enrollment"
+        )
+    )
     # Contraception
     methods_required: Param[int] = field(
         metadata=rule(p.positive_int, "Methods used at the same time")
