@@ -53,7 +53,7 @@ def setup_pharmacy(db: Session) -> Pharmacy:
                     state="NY", postal_code="12207", ncpdp_id="7654321",
                     npi=npi_with_check_digit("299999999"), certification_status="certified",
                     certified_on=day(100), certification_expires_on=day(-265),
-                    responsible_pharmacist_id=pharmacist.id)
+                    staff_trained_on=day(100), responsible_pharmacist_id=pharmacist.id)
     db.add(site)
     db.flush()
     db.add(PharmacistProfile(user_id=pharmacist.id, pharmacy_id=site.id))

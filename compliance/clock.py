@@ -2,9 +2,8 @@
 
 from datetime import date, datetime
 
-from flask import current_app
-
 from compliance.models.types import utcnow
+from compliance.programs import DEFAULT_PROGRAM, program
 
 
 def now() -> datetime:
@@ -12,6 +11,7 @@ def now() -> datetime:
     return utcnow()
 
 
-def today() -> date:
-    """Today's date where the program's rules count days (America/New_York for iPLEDGE)."""
-    return utcnow().astimezone(current_app.config["PROGRAM_TIMEZONE"]).date()
+def today(code: str = DEFAULT_PROGRAM) -> date:
+    """Today's date where the program's rules count days: the zone of its definition
+    (America/New_York for iPLEDGE)."""
+    return utcnow().astimezone(program(code).zone).date()

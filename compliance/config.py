@@ -10,7 +10,6 @@ import os
 import secrets
 from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENVIRONMENTS = ("development", "testing", "production")
 
@@ -44,7 +43,6 @@ def load_config(
             "DATABASE_URL", f"sqlite:///{instance_path / 'compliance.db'}"
         ),
         "DATABASE_POOL_SIZE": read.positive_int("DATABASE_POOL_SIZE", 5),
-        "PROGRAM_TIMEZONE": read.timezone("PROGRAM_TIMEZONE", "America/New_York"),
         "IPLEDGE_2026_EFFECTIVE": read.date("IPLEDGE_2026_EFFECTIVE", "2026-08-08"),
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=read.positive_int("SESSION_IDLE_MINUTES", 15)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=absolute),
@@ -106,15 +104,6 @@ class _Reader:
         if value < minimum:
             raise ConfigurationError(f"{name} must be at least {minimum}, not {value}")
         return value
-
-    def timezone(self, name: str, default: str) -> ZoneInfo:
-        raw = self.env.get(name, default)
-        try:
-            return ZoneInfo(raw)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigurationError(
-                f"{name} must be an IANA time zone such as America/New_York, not {raw!r}"
-            ) from None
 
     def date(self, name: str, default: str) -> date:
         raw = self.env.get(name, default)

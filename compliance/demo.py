@@ -153,7 +153,8 @@ class _Loader:
         return site or self._add(Pharmacy(
             name="Main Street Pharmacy", address_line="100 Main Street", city="Albany",
             state="NY", postal_code="12207", ncpdp_id="1234563", npi="1679576722",
-            created_at=self.now, **self._certification()))
+            created_at=self.now, staff_trained_on=self.today - timedelta(days=120),
+            **self._certification()))
 
     def pharmacist(self, site: Pharmacy, email: str, name: str, responsible: bool) -> None:
         user = self.account(email, name, Role.PHARMACIST)

@@ -114,7 +114,7 @@ def rma_ask(world: World, **overrides) -> dict:
 
 def certified_pharmacy(factory) -> Pharmacy:
     site = factory.pharmacy()
-    site.certified_on = date(2026, 1, 1)
+    site.certified_on = site.staff_trained_on = date(2026, 1, 1)
     site.certification_expires_on = date(2027, 1, 1)
     factory.db.add(site)
     factory.db.commit()

@@ -302,3 +302,18 @@ def test_a_suspended_course_resumes_on_a_later_negative_test_and_a_signature(rea
     assert denied.decision == "denied"  # the month is confirmed and answered anew
     complete_month(db, world, 24)
     assert ask(db, world, pharmacy, 24).decision == "authorized"
+
+
+def test_the_staff_training_record_is_its_own_date(ready, db):
+    """Under iPLEDGE 2026, is a certified pharmacy with no training record refused until the
+    administrator records the training (no longer read from the certification's date)?"""
+    world, pharmacy = ready
+    organisations.certify(db, target=pharmacy, data={
+        "status": "certified", "certified_on": "2026-01-01", "expires_on": "2027-01-01"})
+    assert pharmacy.staff_trained_on is None
+    denied = ask(db, world, pharmacy, 20)
+    assert [r["code"] for r in denied.reasons] == ["PHARMACY_TRAINING_MISSING"]
+    organisations.certify(db, target=pharmacy, data={
+        "status": "certified", "certified_on": "2026-01-01", "expires_on": "2027-01-01",
+        "staff_trained_on": "2026-09-15"})
+    assert ask(db, world, pharmacy, 20).decision == "authorized"

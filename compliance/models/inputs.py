@@ -109,6 +109,7 @@ class Certification(SQLModel):
     status: str
     certified_on: date | None = None
     expires_on: date | None = None
+    staff_trained_on: date | None = None  # pharmacies only
 
     @field_validator("status")
     @classmethod

@@ -31,5 +31,6 @@ class Pharmacy(SQLModel, table=True):
     certification_status: str = Field(default=CertificationStatus.PENDING.value, max_length=20)
     certified_on: date | None = None
     certification_expires_on: date | None = None
+    staff_trained_on: date | None = None  # the latest staff-training record (iPLEDGE 2026)
     responsible_pharmacist_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

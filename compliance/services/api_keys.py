@@ -33,7 +33,7 @@ from compliance.services.records import labelled, record
 KEY_PREFIX = "rems"
 KEY_FIELDS = ("id", "prefix", "secret_hash", "revoked_at", "last_used_at")
 PHARMACY_FIELDS = ("id", "name", "certification_status", "certified_on",
-                   "certification_expires_on")
+                   "certification_expires_on", "staff_trained_on")
 _KEY, _PHARMACY = ApiKey.__table__, Pharmacy.__table__
 _CALLER = DriverStatement(
     select(*labelled("key", _KEY, KEY_FIELDS), *labelled("pharmacy", _PHARMACY, PHARMACY_FIELDS))

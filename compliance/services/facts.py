@@ -138,12 +138,12 @@ def _test_fact(test: PregnancyTest) -> TestFact:
 
 
 def pharmacy_certification(pharmacy: Pharmacy) -> CertificationFact | None:
-    """The rules' view of a pharmacy's certification; staff training is recorded with it."""
+    """The rules' view of a pharmacy's certification, with its own staff-training date."""
     if pharmacy.certification_status != "certified" or pharmacy.certified_on is None:
         return None
     return CertificationFact(activated_on=pharmacy.certified_on,
                              revoked_on=pharmacy.certification_expires_on,
-                             staff_trained_on=pharmacy.certified_on)
+                             staff_trained_on=pharmacy.staff_trained_on)
 
 
 def authorization_fact(rma: Authorization) -> AuthorizationFact:

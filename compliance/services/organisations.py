@@ -89,9 +89,12 @@ def certify(db: Session, *, target: PrescriberProfile | Pharmacy, data: dict) ->
     target.certification_status = entry.status
     target.certified_on = entry.certified_on
     target.certification_expires_on = entry.expires_on
-    db.add(target)
     new = {"status": entry.status, "certified_on": entry.certified_on,
            "expires_on": entry.expires_on}
+    if isinstance(target, Pharmacy):
+        old["staff_trained_on"] = target.staff_trained_on
+        target.staff_trained_on = new["staff_trained_on"] = entry.staff_trained_on
+    db.add(target)
     kind = "prescriber" if isinstance(target, PrescriberProfile) else "pharmacy"
     audit.record(db, f"{kind}.certification_changed", kind, target.id,
                  summary=audit.changes(old, new))

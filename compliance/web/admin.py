@@ -164,7 +164,11 @@ def reissue_invitation(user_id: int):
 def _certification_page(target, label: str, back: str):
     form = CertificationForm(data={"status": target.certification_status,
                                    "certified_on": target.certified_on,
-                                   "expires_on": target.certification_expires_on})
+                                   "expires_on": target.certification_expires_on,
+                                   "staff_trained_on": getattr(target, "staff_trained_on",
+                                                               None)})
+    if not isinstance(target, Pharmacy):
+        del form.staff_trained_on  # a prescriber has no staff-training record
     if form.validate_on_submit():
         try:
             organisations.certify(get_session(), target=target, data=form.values())

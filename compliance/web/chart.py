@@ -8,13 +8,13 @@ empty one so the refused values and messages show where the prescriber typed the
 
 from datetime import date
 
-from flask import current_app, render_template
+from flask import render_template
 from sqlalchemy import select
 
 from compliance import clock
 from compliance.db import get_session
 from compliance.models import CategoryChange, Course, PatientProfile, Signature
-from compliance.programs import method_choices, program
+from compliance.programs import DEFAULT_PROGRAM, method_choices, program
 from compliance.services import courses, patients
 from compliance.services.facts import load_rows
 from compliance.services.worklist import next_action, plain_day, short_label
@@ -29,7 +29,7 @@ from workflows.programs import CategoryKind, program_version_for
 
 def wording() -> dict:
     """Template helpers: "Dec 3" and "Dec 3, 11:59 pm Eastern" in the program's zone."""
-    zone, today = current_app.config["PROGRAM_TIMEZONE"], clock.today()
+    zone, today = program(DEFAULT_PROGRAM).zone, clock.today()
     return {"day": lambda d: plain_day(d, today) if d else "",
             "instant": lambda t: timeline.plain_instant(t, zone, today) if t else ""}
 

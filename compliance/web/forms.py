@@ -117,6 +117,9 @@ class CertificationForm(ServiceForm):
     certified_on = DateField("Certified on", validators=[Optional()])
     expires_on = DateField("Expires on", validators=[Optional()],
                            description="Certification is renewed every 12 months.")
+    staff_trained_on = DateField("Staff training recorded on", validators=[Optional()],
+                                 description="The pharmacy's latest staff-training record; "
+                                 "iPLEDGE 2026 wants one from the last 12 months.")
 
 
 class PatientForm(ServiceForm):

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from compliance.models import PrescriberProfile
+from compliance.programs import DEFAULT_PROGRAM, program
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium reaches for the network, which is closed.
@@ -126,7 +127,9 @@ def phone_page(browser, live_server) -> Page:
 
 def program_today(app: Flask) -> date:
     """Today in the program's time zone (America/New_York for iPLEDGE), by the real clock."""
-    return datetime.now(UTC).astimezone(app.config["PROGRAM_TIMEZONE"]).date()
+    with app.app_context():
+        zone = program(DEFAULT_PROGRAM).zone
+    return datetime.now(UTC).astimezone(zone).date()
 
 
 def certify_from_today(db, prescriber: PrescriberProfile, today: date) -> None:

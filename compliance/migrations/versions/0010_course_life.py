@@ -5,7 +5,7 @@ the course at once; the RMA's month closes with it. Both vocabularies gain `void
 RMA records when it was voided. A pharmacy's recent RMAs are listed by issue time. A test or
 a method entered in error is marked (when, and why) instead of being deleted. A suspended
 course records its report to the pregnancy registry and, if it resumes, when and under which
-signature.
+signature. A pharmacy's staff-training record gets a date of its own.
 
 Revision ID: 0010
 Revises: 0009
@@ -32,6 +32,11 @@ CYCLE_AFTER = f"state IN ({CYCLE_STATES}, 'voided')"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('pharmacy', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('staff_trained_on', sa.Date(), nullable=True))
+    # Until now the training record was read from the certification's date: keep that
+    # reading for the pharmacies already certified, so none is refused by the upgrade.
+    op.execute("UPDATE pharmacy SET staff_trained_on = certified_on")
     with op.batch_alter_table('course', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registry_reported_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('registry_reference', sa.String(length=100),
@@ -70,6 +75,8 @@ def downgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('in_error_reason')
             batch_op.drop_column('in_error_at')
+    with op.batch_alter_table('pharmacy', schema=None) as batch_op:
+        batch_op.drop_column('staff_trained_on')
     with op.batch_alter_table('course', schema=None) as batch_op:
         batch_op.drop_constraint('fk_course_resume_signature', type_='foreignkey')
         for column in ('resume_signature_id', 'resumed_on', 'registry_reference',
