@@ -5,6 +5,7 @@ Each test names a finding of a dated scenario that the decision at one instant m
 Timeline (course_helpers): screening day 1, confirmation day 20, first window days 20-26.
 """
 
+import freezegun
 import pytest
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ from compliance.services import (
     pregnancy_case,
     rma,
     rma_requests,
+    worklist,
 )
 from compliance.services.errors import Conflict, Refused
 from tests import conftest
@@ -317,3 +319,20 @@ def test_the_staff_training_record_is_its_own_date(ready, db):
         "status": "certified", "certified_on": "2026-01-01", "expires_on": "2027-01-01",
         "staff_trained_on": "2026-09-15"})
     assert ask(db, world, pharmacy, 20).decision == "authorized"
+
+
+@pytest.mark.parametrize(("day", "code", "label"), [
+    (21, "NEXT_TEST", "Next test from Nov 7"),        # the day after the fill
+    (37, "PREGNANCY_TEST_MISSING", "Enter this month's test"),
+])
+def test_between_fills_the_worklist_dates_the_next_test(ready, db, day, code, label):
+    """The day after a fill the worklist says from when a test is useful and by when it is
+    due, not "Enter this month's test"; once the day comes, it asks for it."""
+    world, pharmacy = ready
+    first_fill(db, world, pharmacy)
+    with freezegun.freeze_time(at(day)):
+        action = worklist.refresh(db, world.course, at(day))
+    assert action.code == code
+    assert worklist.short_label(action.code, action.on, local(day)) == label
+    if code == "NEXT_TEST":
+        assert action.message == "Next test from Nov 7, by Nov 20."

@@ -131,6 +131,11 @@ def test_a_denial_lists_every_reason_with_who_must_act(lead, db, counter, overri
                         re.S).group(1)
     assert f'data-code="{code}"' in reasons and who in reasons
     assert db.query(RmaRequest).count() == 1 and db.query(Authorization).count() == 0
+    # what was sent is kept, to be corrected and sent again
+    for name, value in override.items():
+        assert field_value(page.text, name) == value
+    corrected = post(lead, "/pharmacist/rma-requests", ask(counter), follow_redirects=True)
+    assert "RMA issued" in corrected.text
 
 
 @pytest.mark.parametrize("field,value,fragment", [

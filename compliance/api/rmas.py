@@ -53,8 +53,9 @@ def show_rma_request(request_id: str):
 @idempotent
 @operation(summary="Record the fill made under an RMA", body=schemas.DispenseBody,
            answer=schemas.DispenseRecord, status=201, problems=WRITE_PROBLEMS, idempotent=True,
-           description="409 names why an RMA cannot be filled: already dispensed, past its "
-           "do-not-dispense-after date, or reversed.")
+           description="409 names why an RMA cannot be filled, in the pharmacy's words: "
+           "already dispensed, past its do-not-dispense-after date, reversed, voided because "
+           "the course stopped, or a course or certification that no longer allows it.")
 def create_dispense():
     db = get_session()
     entry = schemas.as_input(body(schemas.DispenseBody))

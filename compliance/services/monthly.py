@@ -154,8 +154,10 @@ def attest(db: Session, *, course: Course, patient_user: User, methods: list[str
             raise Refused({"methods": _difference(chosen, entered)})
     else:
         chosen = set()  # the program does not ask the patient to confirm methods
-    signature = signatures.sign(db, signer=patient_user, password=password,
-                                meaning=signatures.PATIENT_MONTHLY, now=now)
+    meaning = signatures.PATIENT_MONTHLY if confirms_methods(course, today) \
+        else signatures.PATIENT_MONTHLY_ANSWERS
+    signature = signatures.sign(db, signer=patient_user, password=password, meaning=meaning,
+                                now=now)
     cycle.patient_confirmed_methods = sorted(chosen)
     db.add(cycle)
     db.flush()

@@ -16,6 +16,8 @@ PRESCRIBER_MONTHLY = ("I counseled this patient this month, and the pregnancy te
                       "contraception methods I entered are correct.")
 PATIENT_MONTHLY = ("I answered this month's questions myself, and I use the contraception "
                    "methods I confirmed.")
+PATIENT_MONTHLY_ANSWERS = ("I answered this month's questions myself, and I follow the "
+                           "program's requirements.")  # where no methods are confirmed
 
 
 def sign(db: Session, *, signer: User, password: str, meaning: str, now: datetime,

@@ -23,6 +23,11 @@ from workflows.findings import Actor, ReasonCode
 from workflows.machines import CourseState
 from workflows.planner import PlanItemKind, plan_course
 from workflows.programs import program_version_for
+from workflows.rules.supply import refill_eligible_on
+from workflows.rules.window import current_window
+
+# Between fills these say "a test is needed", which the plan dates; see `_next_test`.
+BETWEEN_FILLS = frozenset({ReasonCode.PREGNANCY_TEST_MISSING, ReasonCode.WINDOW_EXPIRED})
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,8 @@ def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None
     for actor in (Actor.PRESCRIBER, Actor.PATIENT):
         for finding in decision.unmet:
             if finding.actor == actor:
-                if finding.code == ReasonCode.PREGNANCY_TEST_MISSING and rows.dispenses:
+                if finding.code in BETWEEN_FILLS and rows.dispenses \
+                        and not _missed(facts(), prog, today):
                     return _next_test(facts(), prog, today, finding)
                 return NextAction(finding.code, actor, finding.message, finding.eligible_on)
     closes = decision.do_not_dispense_after
@@ -107,11 +113,23 @@ def _next_test(facts, prog, today: date, finding) -> NextAction:
     """Between fills the missing test is not late: the plan says from when it is useful
     and by when the cadence wants it ("Next test from Dec 20, by Jan 1")."""
     item = plan_course(facts, prog, today).get(PlanItemKind.PREGNANCY_TEST)
-    if item is None or item.starts_on is None or item.starts_on <= today:
+    if item is None or item.starts_on is None:
         return NextAction(finding.code, Actor.PRESCRIBER, finding.message, None)
+    if item.starts_on <= today:
+        return NextAction(ReasonCode.PREGNANCY_TEST_MISSING, Actor.PRESCRIBER, item.message,
+                          item.ends_on)
     by = f", by {plain_day(item.ends_on, today)}" if item.ends_on else ""
     return NextAction("NEXT_TEST", Actor.PRESCRIBER,
                       f"Next test from {plain_day(item.starts_on, today)}{by}.", item.starts_on)
+
+
+def _missed(facts, prog, today: date) -> bool:
+    """A closed window was missed only if a fill was possible while it was open; a weekly
+    test's window that closed before the refill date missed nothing."""
+    version = program_version_for(prog, today)
+    closed = current_window(facts, version, today)
+    eligible_on = refill_eligible_on(facts, version)
+    return closed is not None and eligible_on is not None and closed.closes_on >= eligible_on
 
 
 def refresh(db: Session, course: Course, now: datetime) -> NextAction:

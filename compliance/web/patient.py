@@ -120,7 +120,9 @@ def answer_questions():
         flash(str(exc), "error")
         return redirect(url_for("patient.month"))
     if outcome.passed:
-        flash("All your answers are right. Now confirm your birth control.", "success")
+        flash("All your answers are right. Now " + (
+            "confirm your birth control." if monthly.confirms_methods(mine.course, clock.today())
+            else "sign for this month."), "success")
         return redirect(url_for("patient.month"))
     return _month_page(Mine(), outcome=outcome, status=422)
 
@@ -221,6 +223,8 @@ def _month_page(mine: Mine, *, outcome=None, attestation=None, show_quiz_errors=
     return render_template(
         "patient/month.html", step=step, questions=questions, quiz=quiz, outcome=outcome,
         attestation=attestation or _attestation_form(mine), cycle=cycle, mine=mine,
+        meaning=signatures.PATIENT_MONTHLY if mine.course is None
+        or monthly.confirms_methods(mine.course, today) else signatures.PATIENT_MONTHLY_ANSWERS,
         window_closes=calendar.closing_time(window.ends_at, mine.zone)
         if window and window.ends_at else None,
         tries_before_told=worklist.quiz_failures_told(mine.patient.program, now)), status

@@ -47,6 +47,8 @@ ID_TYPO = ("This patient ID is not valid: one character is mistyped (its check c
 WHO = {"prescriber": "The prescriber", "patient": "The patient",
        "pharmacy": "Your pharmacy", "program": "The program administrator"}
 WHO_HOLDS = "The pharmacy holding the RMA"
+ASKED = ("patient_id", "patient_date_of_birth", "prescriber_npi", "ndc", "strength_mg",
+         "quantity", "days_supply")  # what a denied request is asked again with
 
 
 @bp.route("/patients/find", methods=["GET", "POST"])
@@ -104,9 +106,11 @@ def rma_request(request_id: str):
     audit.record(db, "rma_request.viewed", "rma_request", record.id,
                  summary={"pharmacy": site.id})
     db.commit()
+    ask_again = None if issued or not patient else RmaRequestForm(
+        formdata=None, **{name: record.request.get(name) for name in ASKED})
     return render_template("pharmacist/decision.html", record=record, rma=issued,
                            patient=patient, reasons=reasons(record.reasons),
-                           voided_reason=VOIDED_REASON[1])
+                           voided_reason=VOIDED_REASON[1], ask_again=ask_again)
 
 
 @bp.get("/rmas/<rma_number>")
@@ -187,7 +191,7 @@ def rma_page(issued: Authorization, *, status: int = 200, reverse_form=None):
     patient = db.get(PatientProfile, db.get(Course, issued.course_id).patient_id)
     audit.record(db, "rma.viewed", "rma", issued.rma_number)
     db.commit()
-    dispense_form = DispenseForm(formdata=None, max_days=max_days_supply(),
+    dispense_form = DispenseForm(formdata=None, max_days=max_days_supply(issued.program),
                                  rma_number=grouped(issued.rma_number),
                                  quantity=issued.quantity, days_supply=issued.days_supply)
     return render_template("pharmacist/rma.html", rma=issued, patient=patient,
@@ -227,9 +231,10 @@ def own_rma(site: Pharmacy, rma_number: str) -> Authorization:
         abort(404)
 
 
-def max_days_supply() -> int:
-    """The days' supply limit of the version in force today (30 for iPLEDGE)."""
-    return program_version_for(program(DEFAULT_PROGRAM), clock.today()).max_days_supply.value
+def max_days_supply(code: str = DEFAULT_PROGRAM) -> int:
+    """The days' supply limit of the program's version in force today (30 for iPLEDGE, 28
+    for the lenalidomide class)."""
+    return program_version_for(program(code), clock.today(code)).max_days_supply.value
 
 
 def status_of(refusal: Refused) -> int:

@@ -52,9 +52,11 @@ def check_cadence(facts: CourseFacts, version: ProgramVersion, today: date) -> F
     if current.specimen_on <= due:
         message = f"The tests follow the program's schedule (the last one was due by {human(due)})."
         return (met(ReasonCode.TEST_CADENCE_MISSED, message, Actor.PRESCRIBER, rule.source),)
+    back_on = next_test_due(first_dose, current.specimen_on,
+                            version.cadence_for(facts.irregular_cycles).value)
     message = (
         f"A pregnancy test was due by {human(due)}, after the test of {human(previous)}, and none "
-        "is on file until this one: the program's testing schedule was not kept. Enter the "
-        "missed test, or a new test after this one, before the next fill."
+        "is on file until this one: the program's testing schedule was not kept. A further "
+        f"negative test taken by {human(back_on)} puts the schedule right and backs the fill."
     )
     return (unmet(ReasonCode.TEST_CADENCE_MISSED, message, Actor.PRESCRIBER, rule.source),)
