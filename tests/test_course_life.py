@@ -36,6 +36,7 @@ from tests.course_helpers import (
     ready_for_first_fill,
     rma_ask,
 )
+from tests.form_helpers import fast_sign_in
 
 CLINICAL_WORDS = ("positive", "POSITIVE", "pregnan", "condom", "intrauterine", "2026")
 
@@ -336,3 +337,19 @@ def test_between_fills_the_worklist_dates_the_next_test(ready, db, day, code, la
     assert worklist.short_label(action.code, action.on, local(day)) == label
     if code == "NEXT_TEST":
         assert action.message == "Next test from Nov 7, by Nov 20."
+
+
+def test_the_patients_history_marks_a_test_entered_in_error(app, db, factory, client):
+    """Does the patient read a corrected test as not counted, and see the fill?"""
+    with app.test_request_context():
+        world = ready_for_first_fill(db, factory)
+        first_fill(db, world, certified_pharmacy(factory))
+        screening = db.scalar(select(PregnancyTest).where(
+            PregnancyTest.course_id == world.course.id, PregnancyTest.kind == "screening"))
+        courses.mark_in_error(db, course=world.course, kind="test", entry_id=screening.id,
+                              reason="Dated wrongly.", now=at(21))
+    with freezegun.freeze_time(at(21)):
+        fast_sign_in(client, db, world.patient_user)
+        page = client.get("/patient/history").text
+    assert "Screening (entered in error: not counted)" in page
+    assert 'id="fills"' in page and "30 days" in page
