@@ -31,6 +31,7 @@ from compliance.security.passwords import hash_password
 from compliance.services import (
     courses,
     invitations,
+    methods,
     monthly,
     patients,
     question_banks,
@@ -221,7 +222,7 @@ class _Loader:
         if spec.category == GETS_PREGNANT:  # already on both methods for a month
             since = day - timedelta(days=METHODS_BEFORE_ENROLLMENT_DAYS)
             for method in DEMO_TWO_METHODS:
-                courses.add_method(self.db, course=course, today=day, entered_by=doctor.id,
+                methods.add_method(self.db, course=course, today=day, entered_by=doctor.id,
                                    now=start, data={"method": method, "started_on": since})
         self._tests(spec, course, doctor)
         if spec.prescriber_confirmed_days_ago is not None:

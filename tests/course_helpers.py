@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import freezegun
 
 from compliance.models import Course, PatientProfile, Pharmacy, User
-from compliance.services import courses, monthly, patients, question_banks
+from compliance.services import courses, methods, monthly, patients, question_banks
 from tests import conftest
 
 DAY0 = datetime(2026, 10, 1, 15, 0, tzinfo=UTC)  # 11:00 in New York, under iPLEDGE 2026
@@ -68,7 +68,7 @@ def qualify(db, world: World, confirmation_day: int = 20) -> None:
     if world.patient.category != "can_get_pregnant":
         return
     for method in METHODS:
-        courses.add_method(db, course=world.course, data={"method": method,
+        methods.add_method(db, course=world.course, data={"method": method,
                                                           "started_on": local(-40)},
                            today=local(0), entered_by=world.prescriber_user.id, now=at(0))
     for kind, day, setting in (("screening", 1, "office"),

@@ -9,7 +9,7 @@ import freezegun
 import pytest
 
 from compliance.models import ContraceptionMethod, Course, Cycle, PregnancyTest, User
-from compliance.services import courses, monthly, patients, worklist
+from compliance.services import courses, methods, monthly, patients, worklist
 from compliance.services.errors import Refused
 from tests import conftest
 from tests.conftest import PASSWORD
@@ -74,13 +74,13 @@ def test_a_date_after_today_is_refused_next_to_its_field(db, ctx, use_case, fiel
     calls = {
         "counseling": lambda d: courses.record_counseling(
             db, course=course, counseled_on=d, today=today, now=V2026),
-        "add_method": lambda d: courses.add_method(
+        "add_method": lambda d: methods.add_method(
             db, course=course, data={"method": "implant", "started_on": d}, today=today,
             entered_by=user.id, now=V2026),
         "record_test": lambda d: courses.record_test(
             db, course=course, data=entry(on=d), today=today, entered_by=user.id,
             now=V2026),
-        "stop_method": lambda d: courses.stop_method(
+        "stop_method": lambda d: methods.stop_method(
             db, course=course, method_id=_method(db, course, user, today).id, stopped_on=d,
             today=today, now=V2026),
     }
@@ -93,7 +93,7 @@ def test_a_date_after_today_is_refused_next_to_its_field(db, ctx, use_case, fiel
 
 def _method(db, course, user, today):
     existing = db.query(ContraceptionMethod).filter_by(course_id=course.id).first()
-    return existing or courses.add_method(
+    return existing or methods.add_method(
         db, course=course, data={"method": "implant", "started_on": today}, today=today,
         entered_by=user.id, now=V2026)
 
@@ -160,7 +160,7 @@ def test_a_positive_test_suspends_at_once_and_is_never_overwritten(db, ctx):
     assert (course.state, course.suspended_at, course.next_action) == (
         "suspended", V2026, "SUSPENDED")
     for attempt in (
-        lambda: courses.add_method(db, course=course, today=today, entered_by=user.id,
+        lambda: methods.add_method(db, course=course, today=today, entered_by=user.id,
                                    now=V2026, data={"method": "implant", "started_on": today}),
         lambda: courses.set_home_testing(db, course=course, enabled=True, today=today,
                                          now=V2026),
@@ -251,17 +251,17 @@ def test_changing_a_method_stops_the_old_and_adds_the_new_or_neither(db, ctx):
     user = db.get(User, ctx.user_id)
     _, _, course = register(db, ctx, V2026)
     today = local(V2026)
-    old = courses.add_method(db, course=course, today=today, entered_by=user.id, now=V2026,
+    old = methods.add_method(db, course=course, today=today, entered_by=user.id, now=V2026,
                              data={"method": "implant", "started_on": today})
     with pytest.raises(Refused) as refused:
-        courses.change_method(db, course=course, method_id=old.id, stopped_on=today,
+        methods.change_method(db, course=course, method_id=old.id, stopped_on=today,
                               data={"method": "not_a_method", "started_on": today},
                               today=today, entered_by=user.id, now=V2026)
     assert "method" in refused.value.errors
     db.rollback()
     db.refresh(old)
     assert old.stopped_on is None
-    new = courses.change_method(db, course=course, method_id=old.id, stopped_on=today,
+    new = methods.change_method(db, course=course, method_id=old.id, stopped_on=today,
                                 data={"method": "intrauterine_device", "started_on": today},
                                 today=today, entered_by=user.id, now=V2026)
     db.refresh(old)

@@ -68,6 +68,7 @@ from compliance.models import (
 from compliance.programs import program
 from compliance.services import (
     courses,
+    methods,
     monthly,
     organisations,
     patients,
@@ -485,7 +486,7 @@ class CourseLife(RuleBasedStateMachine):
     def prescriber_stops_method(self, method, days_ago):
         stopped_on = self.today - timedelta(days=days_ago)
         outcome = self._attempt(
-            f"stop {method.method} on {stopped_on}", lambda: courses.stop_method(
+            f"stop {method.method} on {stopped_on}", lambda: methods.stop_method(
                 self.db, course=self.world.course, method_id=method.id, stopped_on=stopped_on,
                 today=self.today, now=self.now))
         if isinstance(outcome, Refused):
@@ -668,7 +669,7 @@ class CourseLife(RuleBasedStateMachine):
         return outcome
 
     def _add_method(self, method, started_on):
-        outcome = self._attempt(f"add {method} from {started_on}", lambda: courses.add_method(
+        outcome = self._attempt(f"add {method} from {started_on}", lambda: methods.add_method(
             self.db, course=self.world.course, data={"method": method, "started_on": started_on},
             today=self.today, entered_by=self.world.prescriber_user.id, now=self.now))
         if isinstance(outcome, Refused):

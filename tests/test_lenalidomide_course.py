@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from compliance.models import Course, PatientProfile, User
-from compliance.services import courses, monthly, question_banks, rma, rma_requests
+from compliance.services import courses, methods, monthly, question_banks, rma, rma_requests
 from compliance.services.errors import Refused
 from tests import conftest
 from tests.conftest import PASSWORD, csrf_token
@@ -81,7 +81,7 @@ def qualify(db, cast) -> None:
     courses.record_counseling(db, course=course, counseled_on=local(0), today=local(0),
                               now=at(0))
     for method in METHODS:
-        courses.add_method(db, course=course, data={"method": method, "started_on": local(-40)},
+        methods.add_method(db, course=course, data={"method": method, "started_on": local(-40)},
                            today=local(0), entered_by=prescriber.id, now=at(0))
     test(db, cast, 8, "screening")
     test(db, cast, 20, "confirmation")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from compliance.models import Course, Signature, User
-from compliance.services import courses, monthly, patients, question_banks, signatures
+from compliance.services import courses, methods, monthly, patients, question_banks, signatures
 from compliance.services.errors import Refused
 from tests.conftest import MONDAY_NOON, PASSWORD
 
@@ -57,7 +57,7 @@ def walk(db, prescriber, *, email="casey@example.com", category="can_get_pregnan
                               today=ago(50).date(), now=ago(50))
     if category == "can_get_pregnant":
         for method in TWO_METHODS:
-            courses.add_method(db, course=course, today=ago(50).date(), entered_by=doctor.id,
+            methods.add_method(db, course=course, today=ago(50).date(), entered_by=doctor.id,
                                now=ago(50), data={"method": method,
                                                   "started_on": ago(50).date()})
     if tests and category == "can_get_pregnant":

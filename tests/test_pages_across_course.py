@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from compliance.models import Authorization, Pharmacy, RmaRequest, User
-from compliance.services import courses, monthly, rma
+from compliance.services import courses, methods, monthly, rma
 from tests import conftest
 from tests.conftest import csrf_token
 from tests.course_helpers import (
@@ -68,7 +68,7 @@ def screened(app, db, cast: Cast) -> None:
     courses.record_counseling(db, course=world.course, counseled_on=local(0), today=local(0),
                               now=at(0))
     for method in METHODS:
-        courses.add_method(db, course=world.course, data={"method": method,
+        methods.add_method(db, course=world.course, data={"method": method,
                                                           "started_on": local(-40)},
                            today=local(0), entered_by=world.prescriber_user.id, now=at(0))
     courses.record_test(db, course=world.course, entered_by=world.prescriber_user.id,

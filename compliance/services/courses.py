@@ -1,6 +1,6 @@
-"""The prescriber's clinical entries on a course: counseling, methods, tests, category,
-home testing, end of treatment. Each is one transaction, audited, and refreshes the
-course's worklist action.
+"""The prescriber's clinical entries on a course: counseling, tests, category,
+home testing, end of treatment (methods are `methods`). Each is one transaction, audited,
+and refreshes the course's worklist action.
 """
 
 from contextlib import suppress
@@ -17,8 +17,8 @@ from compliance.models import (
     PatientProfile,
     PregnancyTest,
 )
-from compliance.models.inputs import MethodEntry, TestEntry
-from compliance.programs import method_choices, program
+from compliance.models.inputs import TestEntry
+from compliance.programs import program
 from compliance.services import cycles, worklist
 from compliance.services.errors import Refused, validated
 from compliance.services.facts import load_rows
@@ -53,7 +53,7 @@ def course_of(db: Session, patient: PatientProfile) -> Course | None:
 def record_counseling(db: Session, *, course: Course, counseled_on: date | None, today: date,
                       now: datetime) -> None:
     """The prescriber counseled the patient at enrollment on `counseled_on`."""
-    _refuse_unless_open(course)
+    refuse_unless_open(course)
     if counseled_on is None:
         raise Refused({"counseled_on": "Enter the date of the counseling."})
     if counseled_on > today:
@@ -65,89 +65,6 @@ def record_counseling(db: Session, *, course: Course, counseled_on: date | None,
                                        {"counseled_on": counseled_on}))
     course.counseled_on = counseled_on
     finish(db, course, now)
-
-
-def add_method(db: Session, *, course: Course, data: dict, today: date, entered_by: int,
-               now: datetime) -> ContraceptionMethod:
-    """Record a contraception method the patient uses from a date."""
-    _refuse_unless_open(course)
-    entry = _addable(db, course, data, today)
-    method = _add(db, course, entry, entered_by, now)
-    finish(db, course, now)
-    return method
-
-
-def change_method(db: Session, *, course: Course, method_id: int, stopped_on: date | None,
-                  data: dict, today: date, entered_by: int, now: datetime
-                  ) -> ContraceptionMethod:
-    """Replace a method: stop the old one and add the new one, both or neither."""
-    _refuse_unless_open(course)
-    old = _stoppable(db, course, method_id, stopped_on, today)
-    entry = _addable(db, course, data, today, replacing=old)
-    _stop(db, course, old, stopped_on)
-    method = _add(db, course, entry, entered_by, now)
-    finish(db, course, now)
-    return method
-
-
-def _addable(db: Session, course: Course, data: dict, today: date,
-             replacing: ContraceptionMethod | None = None) -> MethodEntry:
-    entry = validated(MethodEntry, data)
-    known = _known_methods(course.program)
-    if entry.method not in known:
-        raise Refused({"method": "Choose a method from the list."})
-    if entry.started_on > today:
-        raise Refused({"started_on": "The start date cannot be in the future."})
-    in_use = db.scalar(select(ContraceptionMethod.id).where(
-        ContraceptionMethod.course_id == course.id, ContraceptionMethod.method == entry.method,
-        ContraceptionMethod.stopped_on.is_(None), ContraceptionMethod.in_error_at.is_(None)))
-    if in_use is not None and (replacing is None or in_use != replacing.id):
-        raise Refused({"method": "This method is already recorded as in use; stop it first."})
-    return entry
-
-
-def _add(db: Session, course: Course, entry: MethodEntry, entered_by: int,
-         now: datetime) -> ContraceptionMethod:
-    method = ContraceptionMethod(course_id=course.id, method=entry.method,
-                                 started_on=entry.started_on, entered_by_id=entered_by,
-                                 entered_at=now)
-    db.add(method)
-    db.flush()
-    audit.record(db, "method.added", "course", course.id,
-                 summary={"method": entry.method, "started_on": entry.started_on})
-    return method
-
-
-def stop_method(db: Session, *, course: Course, method_id: int, stopped_on: date | None,
-                today: date, now: datetime) -> None:
-    """Record the last day a method was used; the entry itself is kept."""
-    _refuse_unless_open(course)
-    method = _stoppable(db, course, method_id, stopped_on, today)
-    _stop(db, course, method, stopped_on)
-    finish(db, course, now)
-
-
-def _stoppable(db: Session, course: Course, method_id: int, stopped_on: date | None,
-               today: date) -> ContraceptionMethod:
-    method = db.get(ContraceptionMethod, method_id)
-    if method is None or method.course_id != course.id or method.in_error_at is not None:
-        raise Refused("No such method on this course.")
-    if method.stopped_on is not None:
-        raise Refused("This method is already stopped.")
-    if stopped_on is None:
-        raise Refused({"stopped_on": "Enter the last day the method was used."})
-    if stopped_on > today:
-        raise Refused({"stopped_on": "The stop date cannot be in the future."})
-    if stopped_on < method.started_on:
-        raise Refused({"stopped_on": "The stop date cannot come before the start date."})
-    return method
-
-
-def _stop(db: Session, course: Course, method: ContraceptionMethod, stopped_on: date) -> None:
-    method.stopped_on = stopped_on
-    db.add(method)
-    audit.record(db, "method.stopped", "course", course.id,
-                 summary={"method": method.method, "stopped_on": stopped_on})
 
 
 def record_test(db: Session, *, course: Course, data: dict, today: date, entered_by: int,
@@ -172,7 +89,7 @@ def report_pregnancy(db: Session, *, course: Course, data: dict, today: date, en
 def _record_test(db: Session, course: Course, entry: TestEntry, today: date, entered_by: int,
                  now: datetime) -> PregnancyTest:
     if not (course.state == CourseState.SUSPENDED and entry.result != TestResult.POSITIVE):
-        _refuse_unless_open(course)  # a suspended course takes the test it may resume on
+        refuse_unless_open(course)  # a suspended course takes the test it may resume on
     rows = load_rows(db, [course])[0]
     _refuse_out_of_order(entry, rows.tests, today, course)
     if entry.result == TestResult.NEGATIVE:
@@ -201,7 +118,7 @@ def mark_in_error(db: Session, *, course: Course, kind: str, entry_id: int, reas
     """Mark a test or a method entered in error, with a reason; it is kept (and shown) but
     no longer read by the rules. An issued RMA is voided: the decision it rested on no longer
     stands, so the pharmacy asks again on the corrected record."""
-    _refuse_unless_open(course)
+    refuse_unless_open(course)
     model = {"test": PregnancyTest, "method": ContraceptionMethod}.get(kind)
     entry = model and db.get(model, entry_id)
     if entry is None or entry.course_id != course.id:
@@ -225,7 +142,7 @@ def mark_in_error(db: Session, *, course: Course, kind: str, entry_id: int, reas
 def set_home_testing(db: Session, *, course: Course, enabled: bool, today: date,
                      now: datetime) -> None:
     """Allow verified home tests during treatment, where the rule version permits them."""
-    _refuse_unless_open(course)
+    refuse_unless_open(course)
     version = program_version_for(program(course.program), today)
     if enabled and TestSetting.HOME not in version.monthly_settings.value:
         raise Refused(f"{version.program_name} version {version.version} does not accept home "
@@ -239,7 +156,7 @@ def set_home_testing(db: Session, *, course: Course, enabled: bool, today: date,
 def change_category(db: Session, *, patient: PatientProfile, course: Course, category: str,
                     reason: str, changed_by: int, now: datetime) -> None:
     """Change the patient's category with a reason; the course is re-evaluated at once."""
-    _refuse_unless_open(course)
+    refuse_unless_open(course)
     reason = (reason or "").strip()
     if category not in {c.code for c in program(course.program).versions[-1].categories.value}:
         raise Refused({"category": "Choose the patient's category."})
@@ -316,16 +233,11 @@ def _enrolled_on(course: Course) -> date:
     return course.enrolled_at.astimezone(program(course.program).zone).date()
 
 
-def _refuse_unless_open(course: Course) -> None:
+def refuse_unless_open(course: Course) -> None:
     if course.state == CourseState.SUSPENDED:
         raise Refused("This course is suspended after a positive pregnancy test.")
     if course.state not in OPEN_STATES:
         raise Refused(f"This course is {course.state.replace('_', ' ')}.")
-
-
-def _known_methods(code: str) -> set[str]:
-    return set(method_choices(code))
-
 
 
 def finish(db: Session, course: Course, now: datetime) -> None:

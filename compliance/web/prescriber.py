@@ -27,6 +27,7 @@ from compliance.db import get_session
 from compliance.models import PatientProfile, PrescriberProfile, User
 from compliance.services import (
     courses,
+    methods,
     monthly,
     organisations,
     patients,
@@ -119,7 +120,7 @@ def record_counseling(patient_id: int):
 @prescriber_only
 def add_method(patient_id: int):
     return act(patient_id, "method_form", "Method recorded.", lambda db, c, f, _p:
-               courses.add_method(db, course=c, data=f.values(), today=clock.today(),
+               methods.add_method(db, course=c, data=f.values(), today=clock.today(),
                                   entered_by=current_user.id, now=clock.now()))
 
 
@@ -127,7 +128,7 @@ def add_method(patient_id: int):
 @prescriber_only
 def change_method(patient_id: int):
     return act(patient_id, "change_form", "Method changed.", lambda db, c, f, _p:
-               courses.change_method(
+               methods.change_method(
                    db, course=c, method_id=f.method_id.data, stopped_on=f.stopped_on.data,
                    data={"method": f.method.data, "started_on": f.started_on.data},
                    today=clock.today(), entered_by=current_user.id, now=clock.now()))
@@ -137,7 +138,7 @@ def change_method(patient_id: int):
 @prescriber_only
 def stop_method(patient_id: int):
     return act(patient_id, "stop_form", "Method stopped.", lambda db, c, f, _p:
-               courses.stop_method(db, course=c, method_id=f.method_id.data,
+               methods.stop_method(db, course=c, method_id=f.method_id.data,
                                    stopped_on=f.stopped_on.data, today=clock.today(),
                                    now=clock.now()))
 

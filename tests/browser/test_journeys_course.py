@@ -27,7 +27,7 @@ from sqlalchemy import select
 from compliance import create_app
 from compliance.db import get_engine
 from compliance.models import PrescriberProfile, User
-from compliance.services import courses, monthly, question_banks
+from compliance.services import courses, methods, monthly, question_banks
 from tests.browser.conftest import (
     assert_accessible,
     certify_from_today,
@@ -406,7 +406,7 @@ def halfway(app, db, factory, prescriber):
                                 password=PASSWORD, now=now)
         courses.record_counseling(db, course=course, counseled_on=today, today=today, now=now)
         for method in ("combined_oral_pill", "male_latex_condom"):
-            courses.add_method(db, course=course, today=today, entered_by=prescriber.id,
+            methods.add_method(db, course=course, today=today, entered_by=prescriber.id,
                                now=now, data={"method": method,
                                               "started_on": today - timedelta(days=40)})
         courses.record_test(db, course=course, today=today, entered_by=prescriber.id, now=now,

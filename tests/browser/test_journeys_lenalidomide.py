@@ -34,7 +34,15 @@ from compliance.models import (
     User,
 )
 from compliance.programs import program
-from compliance.services import courses, monthly, patients, question_banks, rma, rma_requests
+from compliance.services import (
+    courses,
+    methods,
+    monthly,
+    patients,
+    question_banks,
+    rma,
+    rma_requests,
+)
 from tests import conftest
 from tests.browser.conftest import (
     DESKTOP,
@@ -177,7 +185,7 @@ def _first_fill_21_days_ago(app, db, prescriber: User, pharmacist: User, *,
         courses.record_counseling(db, course=course, counseled_on=past.day(35),
                                   today=past.day(35), now=past.at(35))
         for method in METHODS:
-            courses.add_method(db, course=course, today=past.day(35), entered_by=prescriber.id,
+            methods.add_method(db, course=course, today=past.day(35), entered_by=prescriber.id,
                                now=past.at(35),
                                data={"method": method, "started_on": past.day(61)})
         test(33, "screening")
