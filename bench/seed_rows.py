@@ -15,7 +15,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from compliance.identifiers import new_program_patient_id, new_rma_number, npi_with_check_digit
 from compliance.models import (
     AuditEvent,
-    Authorization,
     ContraceptionMethod,
     Course,
     Cycle,
@@ -24,6 +23,7 @@ from compliance.models import (
     PregnancyTest,
     PrescriberProfile,
     QuizAttempt,
+    Rma,
     Signature,
     User,
 )
@@ -42,7 +42,7 @@ MIX = (("ready_cgp", 35), ("ready_cnp", 15), ("enrolled", 10), ("awaiting_confir
        ("awaiting_attestation", 5), ("active", 20), ("suspended", 2), ("post_treatment", 3))
 READY = {"ready_cgp", "ready_cnp"}
 INSERT_ORDER = (User, PrescriberProfile, PatientProfile, Signature, Course, ContraceptionMethod,
-                PregnancyTest, Cycle, QuizAttempt, Authorization, Dispense, AuditEvent)
+                PregnancyTest, Cycle, QuizAttempt, Rma, Dispense, AuditEvent)
 
 
 def ago(days: float, hours: float = 0) -> datetime:
@@ -216,7 +216,7 @@ def _first_fill(rows: Rows, course: int, cycle: int, pharmacy: int, npi: str,
                 specimen_on: date, at: datetime) -> None:
     """Month 1 authorized and dispensed: the course is active, month 2 not yet tested."""
     closes = specimen_on + timedelta(days=6)
-    rma = rows.add(Authorization, rma_number=_rma_number(), cycle_id=cycle,
+    rma = rows.add(Rma, rma_number=_rma_number(), cycle_id=cycle,
                    course_id=course, pharmacy_id=pharmacy, status="dispensed",
                    prescriber_npi=npi, ndc=NDC, strength_mg=40.0, quantity=30, days_supply=30,
                    do_not_dispense_after=closes,

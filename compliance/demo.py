@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from compliance import audit
 from compliance.identifiers import PATIENT_ID_ALPHABET, damm32_check_value, npi_with_check_digit
 from compliance.models import (
-    Authorization,
     CertificationStatus,
     PatientProfile,
     PharmacistProfile,
     Pharmacy,
     PrescriberProfile,
+    Rma,
     Role,
     User,
 )
@@ -252,7 +252,7 @@ class _Loader:
             "patient_id": patient.program_patient_id,
             "patient_date_of_birth": patient.date_of_birth, "prescriber_npi": prescriber.npi,
             "ndc": "0555-0101-02", "strength_mg": 40, "quantity": 30, "days_supply": 30})
-        number = self.db.get(Authorization, asked.authorization_id).rma_number
+        number = self.db.get(Rma, asked.authorization_id).rma_number
         rma.record_dispense(self.db, pharmacy=site, now=when, data={
             "rma_number": number, "quantity": 30, "days_supply": 30, "dispensed_on": day,
             "medication_guide_given": True})

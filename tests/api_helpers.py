@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import freezegun
 
-from compliance.models import Authorization, Pharmacy
+from compliance.models import Pharmacy, Rma
 from compliance.services import api_keys, rma_requests
 from tests.course_helpers import at, certified_pharmacy, rma_ask
 
@@ -29,11 +29,11 @@ def pharmacy_system(db, factory, *, certified: bool = True) -> System:
     return System(pharmacy, key.secret)
 
 
-def issued_rma(db, world, pharmacy: Pharmacy, day: int = 20) -> Authorization:
+def issued_rma(db, world, pharmacy: Pharmacy, day: int = 20) -> Rma:
     """An RMA issued through the service (not the API) for `world` on `day`."""
     record = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(day))
     assert record.decision == "authorized", record.reasons
-    return db.get(Authorization, record.authorization_id)
+    return db.get(Rma, record.authorization_id)
 
 
 def fill(number: str, day_iso: str, **overrides) -> dict:

@@ -4,7 +4,7 @@ colleague, and another pharmacy with an RMA of its own."""
 
 from dataclasses import dataclass
 
-from compliance.models import Authorization, Pharmacy, User
+from compliance.models import Pharmacy, Rma, User
 from compliance.services import rma_requests
 from tests.course_helpers import (
     World,
@@ -54,10 +54,10 @@ def signed_in(client, db, user: User):
     return client
 
 
-def issue(app, db, world: World, pharmacy: Pharmacy, day: float = 20, **ask) -> Authorization:
+def issue(app, db, world: World, pharmacy: Pharmacy, day: float = 20, **ask) -> Rma:
     """An RMA issued through the service, as if asked at the counter on `day`."""
     with app.test_request_context():
         record = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world, **ask),
                                           now=at(day))
     assert record.decision == "authorized", record.reasons
-    return db.get(Authorization, record.authorization_id)
+    return db.get(Rma, record.authorization_id)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from compliance.api import auth
-from compliance.models import ApiKey, AuditEvent, Authorization, IdempotencyKey, RmaRequest
+from compliance.models import ApiKey, AuditEvent, IdempotencyKey, Rma, RmaRequest
 from compliance.models.inputs import RmaAsk
 from compliance.services import api_keys
 from tests.api_helpers import fill, issued_rma, pharmacy_system
@@ -160,7 +160,7 @@ def test_a_failure_to_note_the_keys_use_leaves_no_rma_behind(ready, client, db, 
     assert response.status_code == 500 and response.mimetype == PROBLEM
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(RmaRequest)) == 0
-    assert db.scalar(select(func.count()).select_from(Authorization)) == 0
+    assert db.scalar(select(func.count()).select_from(Rma)) == 0
 
 
 # --- RMA requests ---------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def test_a_dispense_without_the_medication_guide_is_refused(ready, app, client, 
     response = client.post("/api/v1/dispenses", headers=system.headers, json=fill(
         rma.rma_number, local(DAY).isoformat(), medication_guide_given=False))
     assert response.status_code in (409, 422)
-    assert db.get(Authorization, rma.id).status == "issued"
+    assert db.get(Rma, rma.id).status == "issued"
 
 
 # --- Idempotency ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 
 from compliance import create_app
-from compliance.models import Authorization, RmaRequest
+from compliance.models import Rma, RmaRequest
 from tests.api_helpers import fill, issued_rma, pharmacy_system
 from tests.course_helpers import DOB, at, local, ready_for_first_fill
 
@@ -118,7 +118,7 @@ def _request_id(setup) -> str:
         RmaRequest.authorization_id == _issued(setup).id))
 
 
-def _issued(setup) -> Authorization:
+def _issued(setup) -> Rma:
     """The RMA issued (through the service) for this operation's cases, the first time."""
     if setup["rma"] is None:
         with setup["app"].test_request_context():

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance.db import get_engine
-from compliance.models import Authorization, Cycle, Dispense
+from compliance.models import Cycle, Dispense, Rma
 from compliance.services import rma, rma_requests
 from compliance.services.errors import Refused
 from tests.conftest import ON_POSTGRES
@@ -142,8 +142,8 @@ def test_fifty_simultaneous_requests_give_exactly_one_rma(db, scenario, fire, ru
         world, pharmacy = scenario()
         outcomes = fire(ask_once, pharmacy.id, rma_ask(world), at(20))
         assert outcomes == Counter({"authorized": 1, "denied": PARALLEL - 1})
-        live = db.scalar(select(func.count()).select_from(Authorization)
-                         .where(Authorization.course_id == world.course.id))
+        live = db.scalar(select(func.count()).select_from(Rma)
+                         .where(Rma.course_id == world.course.id))
         assert live == 1
 
 
@@ -157,8 +157,8 @@ def test_fifty_simultaneous_requests_opening_a_month_give_one_rma_and_one_month(
         outcomes = fire(ask_once, pharmacy.id, rma_ask(world), at(20))
         assert outcomes == Counter({"authorized": 1, "denied": PARALLEL - 1})
         months = db.scalars(select(Cycle.id).where(Cycle.course_id == world.course.id)).all()
-        rmas = db.scalars(select(Authorization.cycle_id)
-                          .where(Authorization.course_id == world.course.id)).all()
+        rmas = db.scalars(select(Rma.cycle_id)
+                          .where(Rma.course_id == world.course.id)).all()
         assert len(months) == 1 and rmas == months
 
 

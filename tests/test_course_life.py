@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from compliance.models import (
     AuditEvent,
-    Authorization,
     Cycle,
     PregnancyTest,
     PrescriberProfile,
+    Rma,
     RmaRequest,
 )
 from compliance.services import (
@@ -74,9 +74,9 @@ def first_fill(db, world, pharmacy, day=20, days_supply=30):
     return issued
 
 
-def rma_row(db, number) -> Authorization:
+def rma_row(db, number) -> Rma:
     db.expire_all()
-    return db.scalar(select(Authorization).where(Authorization.rma_number == number))
+    return db.scalar(select(Rma).where(Rma.rma_number == number))
 
 
 @pytest.mark.parametrize("stop", ["positive test", "end of treatment"])

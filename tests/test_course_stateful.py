@@ -56,13 +56,13 @@ from sqlalchemy.orm import Session
 
 from compliance.db import get_engine, make_engine
 from compliance.models import (
-    Authorization,
     Course,
     Cycle,
     PatientProfile,
     Pharmacy,
     PrescriberProfile,
     QuestionBank,
+    Rma,
     User,
 )
 from compliance.programs import program
@@ -726,7 +726,7 @@ class CourseLife(RuleBasedStateMachine):
                 f"must lead with what stops it, not {[r['code'] for r in record.reasons]}")
         if record.decision != "authorized":
             return None
-        row = self.db.get(Authorization, record.authorization_id)
+        row = self.db.get(Rma, record.authorization_id)
         issued = RmaRecord(row.id, row.rma_number, row.cycle_id, self.now,
                            row.do_not_dispense_after, self.category)
         self.all_rmas.append(issued)
@@ -888,8 +888,8 @@ class CourseLife(RuleBasedStateMachine):
         if "1v" not in ENABLED or not stopped:
             return
         statuses = {row.id: row.status for row in self.db.execute(
-            select(Authorization.id, Authorization.status)
-            .where(Authorization.id.in_([r.id for r in stopped])))}
+            select(Rma.id, Rma.status)
+            .where(Rma.id.in_([r.id for r in stopped])))}
         self.db.rollback()
         for issued in stopped:
             assert statuses[issued.id] == "voided", (

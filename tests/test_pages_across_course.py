@@ -20,7 +20,7 @@ import freezegun
 import pytest
 from sqlalchemy import select
 
-from compliance.models import Authorization, Pharmacy, RmaRequest, User
+from compliance.models import Pharmacy, Rma, RmaRequest, User
 from compliance.services import courses, methods, monthly, rma
 from tests import conftest
 from tests.conftest import csrf_token
@@ -181,8 +181,8 @@ def ids_now(db, cast: Cast) -> dict:
     latest_request = db.scalar(select(RmaRequest.id).where(
         RmaRequest.pharmacy_id == cast.pharmacy.id).order_by(RmaRequest.requested_at.desc())
         .limit(1))
-    latest_rma = db.scalar(select(Authorization.rma_number).where(
-        Authorization.course_id == world.course.id).order_by(Authorization.id.desc()).limit(1))
+    latest_rma = db.scalar(select(Rma.rma_number).where(
+        Rma.course_id == world.course.id).order_by(Rma.id.desc()).limit(1))
     return {"patient_id": world.patient.id, "prescriber_id": world.course.prescriber_id,
             "pharmacy_id": cast.pharmacy.id, "bank_id": world.bank.id,
             "request_id": latest_request, "rma_number": latest_rma}

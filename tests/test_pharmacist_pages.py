@@ -7,7 +7,7 @@ import freezegun
 import pytest
 
 from compliance.identifiers import PATIENT_ID_ALPHABET
-from compliance.models import ApiKey, AuditEvent, Authorization, Dispense, RmaRequest
+from compliance.models import ApiKey, AuditEvent, Dispense, Rma, RmaRequest
 from compliance.services import api_keys
 from tests.conftest import csrf_token
 from tests.course_helpers import DOB, at, local
@@ -110,7 +110,7 @@ def test_an_authorized_request_shows_the_grouped_number_and_when_to_fill_by(lead
     sent = post(lead, "/pharmacist/rma-requests", ask(counter))
     assert sent.status_code == 302
     page = lead.get(sent.headers["Location"])
-    number = db.query(Authorization).one().rma_number
+    number = db.query(Rma).one().rma_number
     shown = re.search(r'id="rma-number">([^<]+)<', page.text).group(1)
     assert shown == f"{number[:4]} {number[4:8]} {number[8:]}"
     assert FILL_BY in page.text and "Oct 27" in page.text
@@ -130,7 +130,7 @@ def test_a_denial_lists_every_reason_with_who_must_act(lead, db, counter, overri
     reasons = re.search(r'<ul class="findings reasons" id="reasons">(.*?)</ul>', page.text,
                         re.S).group(1)
     assert f'data-code="{code}"' in reasons and who in reasons
-    assert db.query(RmaRequest).count() == 1 and db.query(Authorization).count() == 0
+    assert db.query(RmaRequest).count() == 1 and db.query(Rma).count() == 0
     # what was sent is kept, to be corrected and sent again
     for name, value in override.items():
         assert field_value(page.text, name) == value
@@ -226,7 +226,7 @@ def test_another_pharmacys_rma_and_decision_are_not_found(app, lead, db, factory
     assert post(lead, f"/pharmacist/rmas/{theirs.rma_number}/reversal",
                 {"confirm": "y"}).status_code == 404
     db.expire_all()
-    assert db.get(Authorization, theirs.id).status == "issued"
+    assert db.get(Rma, theirs.id).status == "issued"
 
 
 def test_the_rma_page_is_audited_and_offers_the_fill_with_today(app, lead, db, counter):
@@ -250,7 +250,7 @@ def test_open_rmas_list_today_first_and_expire_the_overdue(app, client, db, fact
         gone = patient_ready(app, db, factory, email="gone@example.com")
         for world in (late, counter.world, gone):
             issue(app, db, world, counter.pharmacy, day=22)
-        db.query(Authorization).filter_by(course_id=gone.course.id).update(
+        db.query(Rma).filter_by(course_id=gone.course.id).update(
             {"do_not_dispense_after": local(25)})  # past: must not be listed
         db.commit()
         page = signed_in(client, db, counter.colleague).get("/pharmacist/")
@@ -262,7 +262,7 @@ def test_open_rmas_list_today_first_and_expire_the_overdue(app, client, db, fact
     assert table.count('class="due-today"') == 1 and FILL_BY[8:] in table
     assert gone.patient.program_patient_id not in table
     db.expire_all()
-    assert db.query(Authorization).filter_by(course_id=gone.course.id).one().status == "expired"
+    assert db.query(Rma).filter_by(course_id=gone.course.id).one().status == "expired"
     recent = history[history.index('id="recent-rmas"'):]
     assert gone.patient.program_patient_id in recent and "expired" in recent
     assert "Pharmacists" in page.text and "Lee Lead" in page.text

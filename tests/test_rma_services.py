@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from compliance.models import AuditEvent, Authorization, Course, Cycle, RmaRequest
+from compliance.models import AuditEvent, Course, Cycle, Rma, RmaRequest
 from compliance.services import course_records, courses, rma, rma_requests
 from compliance.services.errors import Conflict, NotFound, Refused
 from tests.course_helpers import (
@@ -31,7 +31,7 @@ def test_authorized_request_gets_an_rma_with_the_day_7_dndpa(ready, db):
     world, pharmacy = ready
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     assert request.decision == "authorized", request.reasons
-    issued = db.get(Authorization, request.authorization_id)
+    issued = db.get(Rma, request.authorization_id)
     assert issued.do_not_dispense_after == local(26)
     assert issued.window_closes_at.isoformat() == "2026-10-28T03:59:59+00:00"  # 23:59:59 EDT
 
@@ -95,7 +95,7 @@ def test_a_request_overtaken_while_deciding_decides_again(ready, db, engine, ove
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     assert [rows.cycle.state for rows in reads] == ["patient_attested", "prescriber_confirmed"]
     assert request.decision == "authorized", request.reasons
-    assert db.scalar(select(func.count()).select_from(Authorization)) == 1
+    assert db.scalar(select(func.count()).select_from(Rma)) == 1
 
 
 def test_a_positive_test_committed_while_deciding_stops_the_rma(ready, db, engine, overtake):
@@ -116,13 +116,13 @@ def test_a_positive_test_committed_while_deciding_stops_the_rma(ready, db, engin
     assert [rows.cycle.state for rows in reads] == ["patient_attested"] * 2
     assert request.decision == "denied"
     assert [r["code"] for r in request.reasons] == ["TREATMENT_STOPPED"]
-    assert db.scalar(select(func.count()).select_from(Authorization)) == 0
+    assert db.scalar(select(func.count()).select_from(Rma)) == 0
 
 
 def test_one_dispense_per_rma_and_the_course_becomes_active(ready, db):
     """Does the fill activate the course, and a second fill on the same RMA conflict?"""
     world, pharmacy = ready
-    number = db.get(Authorization, rma_requests.request_rma(
+    number = db.get(Rma, rma_requests.request_rma(
         db, pharmacy=pharmacy, data=rma_ask(world), now=at(20)).authorization_id).rma_number
     fill = {"rma_number": number, "quantity": 30, "days_supply": 30,
             "dispensed_on": local(21).isoformat(), "medication_guide_given": True}
@@ -136,7 +136,7 @@ def test_one_dispense_per_rma_and_the_course_becomes_active(ready, db):
 def test_dispense_on_day_7_vs_day_8(ready, db, day, outcome):
     """Can the RMA be filled on its DNDPA date but not the day after?"""
     world, pharmacy = ready
-    number = db.get(Authorization, rma_requests.request_rma(
+    number = db.get(Rma, rma_requests.request_rma(
         db, pharmacy=pharmacy, data=rma_ask(world), now=at(20)).authorization_id).rma_number
     fill = {"rma_number": number, "quantity": 30, "days_supply": 30,
             "dispensed_on": local(day).isoformat(), "medication_guide_given": True}
@@ -151,7 +151,7 @@ def test_dispense_on_day_7_vs_day_8(ready, db, day, outcome):
 def test_reversal_frees_the_month_for_a_new_rma(ready, db):
     """After reversing an unused RMA, can the pharmacy get a new one in the same window?"""
     world, pharmacy = ready
-    first = db.get(Authorization, rma_requests.request_rma(
+    first = db.get(Rma, rma_requests.request_rma(
         db, pharmacy=pharmacy, data=rma_ask(world), now=at(20)).authorization_id)
     rma.reverse(db, pharmacy=pharmacy, rma_number=first.rma_number, now=at(21))
     with pytest.raises(Conflict):
@@ -163,7 +163,7 @@ def test_reversal_frees_the_month_for_a_new_rma(ready, db):
 def test_another_pharmacy_cannot_touch_the_rma(ready, db, factory):
     """Does another pharmacy get 'not found' for an RMA it was not issued?"""
     world, pharmacy = ready
-    number = db.get(Authorization, rma_requests.request_rma(
+    number = db.get(Rma, rma_requests.request_rma(
         db, pharmacy=pharmacy, data=rma_ask(world), now=at(20)).authorization_id).rma_number
     other = certified_pharmacy(factory)
     with pytest.raises(NotFound):
@@ -215,7 +215,7 @@ def test_a_granted_request_opens_the_month_it_authorizes(cannot_get_pregnant, db
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
     assert request.decision == "authorized", request.reasons
     assert _cycles(db, world) == [(1, "authorized")]
-    issued = db.get(Authorization, request.authorization_id)
+    issued = db.get(Rma, request.authorization_id)
     assert db.get(Cycle, issued.cycle_id).number == 1
     events = db.scalars(select(AuditEvent).where(AuditEvent.object_type == "cycle")).all()
     assert [(e.action, e.object_id, e.summary["state"]) for e in events] == [

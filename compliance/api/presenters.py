@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from compliance.api import schemas
-from compliance.models import Authorization, Dispense, RmaStatus
+from compliance.models import Dispense, Rma, RmaStatus
 from compliance.programs import program
 from compliance.services.cycles import VOIDED_REASON
 from compliance.services.eligibility import Eligibility
@@ -25,14 +25,14 @@ def decision(recorded: RecordedRequest) -> schemas.RmaDecision:
         status_reason=VOIDED_REASON[1] if rma and rma.status == RmaStatus.VOIDED else None)
 
 
-def dispense(row: Dispense, rma: Authorization) -> schemas.DispenseRecord:
+def dispense(row: Dispense, rma: Rma) -> schemas.DispenseRecord:
     return schemas.DispenseRecord(
         id=row.id, rma_number=rma.rma_number, dispensed_on=row.dispensed_on,
         quantity=row.quantity, days_supply=row.days_supply,
         medication_guide_given=row.medication_guide_given, recorded_at=row.recorded_at)
 
 
-def reversal(rma: Authorization) -> schemas.Reversal:
+def reversal(rma: Rma) -> schemas.Reversal:
     return schemas.Reversal(rma_number=rma.rma_number, status="reversed",
                             reversed_at=rma.reversed_at)
 

@@ -11,7 +11,7 @@ from compliance.api.auth import pharmacy_system
 from compliance.api.idempotency import idempotent
 from compliance.api.operations import answer, body, operation
 from compliance.db import get_session
-from compliance.models import Authorization
+from compliance.models import Rma
 from compliance.services import rma, rma_requests
 from compliance.services.errors import NotFound
 
@@ -60,7 +60,7 @@ def create_dispense():
     db = get_session()
     entry = schemas.as_input(body(schemas.DispenseBody))
     row = rma.record_dispense(db, pharmacy=g.api_pharmacy, data=entry, now=clock.now())
-    return answer(presenters.dispense(row, db.get(Authorization, row.authorization_id)), 201)
+    return answer(presenters.dispense(row, db.get(Rma, row.authorization_id)), 201)
 
 
 @bp.post("/rmas/<rma_number>/reversal")

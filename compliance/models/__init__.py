@@ -2,7 +2,6 @@
 
 from .api_keys import ApiKey
 from .audit import AuditEvent, AuditLogIsAppendOnly, AuditSeal
-from .authorizations import Authorization, Dispense, RmaRequest, RmaStatus
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
 from .enums import BankStatus, CertificationStatus, Role
@@ -11,6 +10,7 @@ from .invitations import Invitation
 from .people import PatientProfile, PharmacistProfile, PrescriberProfile, User
 from .pharmacies import Pharmacy
 from .questions import QuestionBank
+from .rmas import Dispense, Rma, RmaRequest, RmaStatus
 from .sessions import LoginAttempt, UserSession
 from .signatures import Signature
 
@@ -19,7 +19,6 @@ __all__ = [
     "AuditEvent",
     "AuditLogIsAppendOnly",
     "AuditSeal",
-    "Authorization",
     "BankStatus",
     "CategoryChange",
     "CertificationStatus",
@@ -38,6 +37,7 @@ __all__ = [
     "PrescriberProfile",
     "QuestionBank",
     "QuizAttempt",
+    "Rma",
     "RmaRequest",
     "RmaStatus",
     "Role",

@@ -34,7 +34,6 @@ from sqlalchemy import (
 )
 
 from compliance.models import (
-    Authorization,
     ContraceptionMethod,
     Course,
     Cycle,
@@ -42,6 +41,7 @@ from compliance.models import (
     PatientProfile,
     PregnancyTest,
     PrescriberProfile,
+    Rma,
 )
 from compliance.models.types import UTCDateTime
 from compliance.services.driver_statements import DriverStatement
@@ -49,7 +49,7 @@ from compliance.services.facts import CourseRows, current_cycle
 from compliance.services.records import labelled, record
 
 _PATIENT, _PRESCRIBER = PatientProfile.__table__, PrescriberProfile.__table__
-_COURSE, _CYCLE, _RMA = Course.__table__, Cycle.__table__, Authorization.__table__
+_COURSE, _CYCLE, _RMA = Course.__table__, Cycle.__table__, Rma.__table__
 
 # The subject's fields, by the record they make up: {prefix: (table, column names)}.
 _SUBJECT_FIELDS = {

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.models import Authorization, Course, Cycle, Pharmacy, RmaStatus
+from compliance.models import Course, Cycle, Pharmacy, Rma, RmaStatus
 from compliance.programs import program
 from compliance.services.facts import authorization_fact, load_rows, pharmacy_certification
 from workflows.facts import DispenseFacts
@@ -27,7 +27,7 @@ VOIDED_REASON = ("TREATMENT_STOPPED", "The prescriber's program stopped this RMA
 
 
 def fire(db: Session, cycle: Cycle, event: CycleEvent, now: datetime, *,
-         rma: Authorization | None = None, dispense: DispenseFacts | None = None,
+         rma: Rma | None = None, dispense: DispenseFacts | None = None,
          pharmacy: Pharmacy | None = None) -> TransitionResult:
     """Move a month through its machine on the course's current facts (raises
     InvalidTransition when its state does not allow the event); the move is audited."""
@@ -41,7 +41,7 @@ def fire(db: Session, cycle: Cycle, event: CycleEvent, now: datetime, *,
     return flow.fire(event, context)
 
 
-def expire_if_overdue(db: Session, rma: Authorization, now: datetime) -> bool:
+def expire_if_overdue(db: Session, rma: Rma, now: datetime) -> bool:
     """Mark an unused RMA past its DNDPA date as expired (not committed); True if it was."""
     today = now.astimezone(program(rma.program).zone).date()
     if rma.status != RmaStatus.ISSUED or today <= rma.do_not_dispense_after:
@@ -55,9 +55,9 @@ def expire_if_overdue(db: Session, rma: Authorization, now: datetime) -> bool:
 def void_live_rmas(db: Session, course: Course, now: datetime, *, why: str) -> int:
     """Void every issued RMA of the course at once (locked first, so a dispense racing this
     waits and then finds it voided); returns how many. `why` is the stop, for the log."""
-    live = db.scalars(select(Authorization).where(
-        Authorization.course_id == course.id, Authorization.status == RmaStatus.ISSUED)
-        .order_by(Authorization.id).with_for_update()).all()
+    live = db.scalars(select(Rma).where(
+        Rma.course_id == course.id, Rma.status == RmaStatus.ISSUED)
+        .order_by(Rma.id).with_for_update()).all()
     for rma in live:
         rma.status, rma.voided_at = RmaStatus.VOIDED.value, now
         db.add(rma)

@@ -37,11 +37,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.models import AuditEvent, Authorization, Course, Cycle, RmaRequest
+from compliance.models import AuditEvent, Course, Cycle, Rma, RmaRequest
 from compliance.services.driver_statements import DriverStatement, bound
 from compliance.services.retries import LostRace
 
-_REQUEST, _RMA, _CYCLE = RmaRequest.__table__, Authorization.__table__, Cycle.__table__
+_REQUEST, _RMA, _CYCLE = RmaRequest.__table__, Rma.__table__, Cycle.__table__
 _COURSE, _AUDIT = Course.__table__, AuditEvent.__table__
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.models import (
-    Authorization,
     ContraceptionMethod,
     Course,
     Cycle,
@@ -21,6 +20,7 @@ from compliance.models import (
     Pharmacy,
     PregnancyTest,
     PrescriberProfile,
+    Rma,
     RmaStatus,
 )
 from compliance.programs import DEFAULT_PROGRAM, program
@@ -58,7 +58,7 @@ class CourseRows:
     tests: list[PregnancyTest]
     cycle: Cycle | None
     dispenses: list[Dispense] = field(default_factory=list)
-    cycle_rmas: list[Authorization] = field(default_factory=list)
+    cycle_rmas: list[Rma] = field(default_factory=list)
 
     def facts(self) -> CourseFacts:
         return CourseFacts(
@@ -104,8 +104,8 @@ def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
         dispenses[dispense.course_id].append(dispense)
     open_cycles = {c.id for c in cycles.values() if current_cycle(c) is not None}
     if open_cycles:
-        for rma in db.scalars(select(Authorization).where(Authorization.cycle_id.in_(open_cycles))
-                              .order_by(Authorization.id)):
+        for rma in db.scalars(select(Rma).where(Rma.cycle_id.in_(open_cycles))
+                              .order_by(Rma.id)):
             rmas[rma.cycle_id].append(rma)
     rows = []
     for c in courses:
@@ -146,12 +146,12 @@ def pharmacy_certification(pharmacy: Pharmacy) -> CertificationFact | None:
                              staff_trained_on=pharmacy.staff_trained_on)
 
 
-def authorization_fact(rma: Authorization) -> AuthorizationFact:
+def authorization_fact(rma: Rma) -> AuthorizationFact:
     return AuthorizationFact(rma.do_not_dispense_after,
                              reversed=rma.status in UNLIVE)
 
 
-def _cycle_facts(cycle: Cycle | None, rmas: list[Authorization]) -> CycleFacts | None:
+def _cycle_facts(cycle: Cycle | None, rmas: list[Rma]) -> CycleFacts | None:
     if cycle is None:
         return None
     return CycleFacts(

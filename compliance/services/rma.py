@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.identifiers import normalise_rma_number
-from compliance.models import Authorization, Course, Cycle, Dispense, Pharmacy, RmaStatus
+from compliance.models import Course, Cycle, Dispense, Pharmacy, Rma, RmaStatus
 from compliance.models.inputs import DispenseEntry
 from compliance.programs import program
 from compliance.services import courses, cycles, worklist
@@ -38,9 +38,9 @@ def record_dispense(db: Session, *, pharmacy: Pharmacy, data: dict | DispenseEnt
     return in_retried_transaction(db, lambda: _dispense(db, pharmacy, entry, now, recorded_by))
 
 
-def reverse(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) -> Authorization:
+def reverse(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) -> Rma:
     """Reverse an unused RMA; the cycle may get a new one while its window is open."""
-    def attempt() -> Authorization:
+    def attempt() -> Rma:
         rma = _locked_rma(db, pharmacy, rma_number, now)
         if rma.status != RmaStatus.ISSUED:
             raise Conflict(f"This RMA is {rma.status}; only an unused RMA can be reversed.")
@@ -53,7 +53,7 @@ def reverse(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) 
     return in_retried_transaction(db, attempt)
 
 
-def find_rma(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) -> Authorization:
+def find_rma(db: Session, *, pharmacy: Pharmacy, rma_number: str, now: datetime) -> Rma:
     """An RMA of this pharmacy, expired first if its DNDPA has passed (checked at read time)."""
     rma = _rma_of(db, pharmacy, rma_number)
     if expire_if_overdue(db, rma, now):
@@ -66,9 +66,9 @@ def expire_overdue(db: Session, *, now: datetime, batch: int = 500) -> int:
     """Expire every unused RMA past its DNDPA; idempotent, for a scheduler. Returns count."""
     expired = 0
     while True:
-        rmas = db.scalars(select(Authorization).where(
-            Authorization.status == RmaStatus.ISSUED,
-            Authorization.do_not_dispense_after < now.date()).limit(batch)
+        rmas = db.scalars(select(Rma).where(
+            Rma.status == RmaStatus.ISSUED,
+            Rma.do_not_dispense_after < now.date()).limit(batch)
             .with_for_update(skip_locked=True)).all()
         changed = [r for r in rmas if expire_if_overdue(db, r, now)]
         for rma in changed:
@@ -123,11 +123,11 @@ def _dispense(db: Session, pharmacy: Pharmacy, entry: DispenseEntry, now: dateti
     return dispense
 
 
-def _locked_rma(db: Session, pharmacy: Pharmacy, typed: str, now: datetime) -> Authorization:
+def _locked_rma(db: Session, pharmacy: Pharmacy, typed: str, now: datetime) -> Rma:
     number = normalise_rma_number(typed or "")
     if number is None:
         raise Refused({"rma_number": "This RMA number is not valid: check its digits."})
-    rma = db.scalar(select(Authorization).where(Authorization.rma_number == number)
+    rma = db.scalar(select(Rma).where(Rma.rma_number == number)
                     .with_for_update())
     if rma is None or rma.pharmacy_id != pharmacy.id:
         raise NotFound({"rma_number": "No RMA with this number was issued to this pharmacy."})
@@ -136,15 +136,15 @@ def _locked_rma(db: Session, pharmacy: Pharmacy, typed: str, now: datetime) -> A
     return rma
 
 
-def _rma_of(db: Session, pharmacy: Pharmacy, typed: str) -> Authorization:
+def _rma_of(db: Session, pharmacy: Pharmacy, typed: str) -> Rma:
     number = normalise_rma_number(typed or "")
-    rma = number and db.scalar(select(Authorization).where(Authorization.rma_number == number))
+    rma = number and db.scalar(select(Rma).where(Rma.rma_number == number))
     if not rma or rma.pharmacy_id != pharmacy.id:
         raise NotFound({"rma_number": "No RMA with this number was issued to this pharmacy."})
     return rma
 
 
-def _not_dispensable(rma: Authorization) -> str:
+def _not_dispensable(rma: Rma) -> str:
     return {
         RmaStatus.DISPENSED: "This RMA has already been dispensed; each RMA covers one fill.",
         RmaStatus.REVERSED: "This RMA was reversed; ask for a new one.",

@@ -23,10 +23,10 @@ from sqlalchemy.orm.util import identity_key
 from compliance import audit
 from compliance.identifiers import new_rma_number, normalise_program_patient_id
 from compliance.models import (
-    Authorization,
     Course,
     Cycle,
     PatientProfile,
+    Rma,
     RmaRequest,
     RmaStatus,
 )
@@ -48,7 +48,7 @@ from workflows.machines import CycleEvent, CycleFlow, CycleState
 from workflows.pharmacy_reasons import PharmacyCode, PharmacyReason, for_pharmacy
 from workflows.programs import program_version_for
 
-_REQUEST, _RMA = RmaRequest.__table__, Authorization.__table__
+_REQUEST, _RMA = RmaRequest.__table__, Rma.__table__
 _PATIENT = PatientProfile.__table__
 _RECORDED = (
     select(_REQUEST.c.id, _REQUEST.c.decision, _REQUEST.c.reasons, _REQUEST.c.requested_at,

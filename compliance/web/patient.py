@@ -12,12 +12,12 @@ from compliance import clock
 from compliance.auth import roles_required
 from compliance.db import get_session
 from compliance.models import (
-    Authorization,
     Dispense,
     PatientProfile,
     Pharmacy,
     PregnancyTest,
     PrescriberProfile,
+    Rma,
     User,
 )
 from compliance.programs import method_choices, program
@@ -159,8 +159,8 @@ def history():
         PregnancyTest.specimen_on.desc(), PregnancyTest.id.desc()))) if mine.course else []
     signed = monthly.attestations(mine.db, mine.course) if mine.course else []
     fills = mine.db.execute(select(Dispense, Pharmacy.name).join(
-        Authorization, Authorization.id == Dispense.authorization_id).join(
-        Pharmacy, Pharmacy.id == Authorization.pharmacy_id).where(
+        Rma, Rma.id == Dispense.authorization_id).join(
+        Pharmacy, Pharmacy.id == Rma.pharmacy_id).where(
         Dispense.course_id == mine.course.id).order_by(
         Dispense.dispensed_on.desc(), Dispense.id.desc())).all() if mine.course else []
     patients.view_patient(mine.db, patient=mine.patient)

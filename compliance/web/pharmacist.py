@@ -14,11 +14,11 @@ from compliance import audit, clock
 from compliance.auth import roles_required
 from compliance.db import get_session
 from compliance.models import (
-    Authorization,
     Course,
     PatientProfile,
     PharmacistProfile,
     Pharmacy,
+    Rma,
     RmaStatus,
     User,
 )
@@ -59,24 +59,24 @@ def home():
 def open_rmas(site: Pharmacy):
     """Issued, unexpired RMAs with their patient, by DNDPA (today's first since none is
     older); reads `ix_rma_pharmacy_open` (pharmacy_id, status, do_not_dispense_after)."""
-    return (select(Authorization, PatientProfile)
-            .join(Course, Course.id == Authorization.course_id)
+    return (select(Rma, PatientProfile)
+            .join(Course, Course.id == Rma.course_id)
             .join(PatientProfile, PatientProfile.id == Course.patient_id)
-            .where(Authorization.pharmacy_id == site.id,
-                   Authorization.status == RmaStatus.ISSUED.value,
-                   Authorization.do_not_dispense_after >= clock.today())
-            .order_by(Authorization.do_not_dispense_after, Authorization.id))
+            .where(Rma.pharmacy_id == site.id,
+                   Rma.status == RmaStatus.ISSUED.value,
+                   Rma.do_not_dispense_after >= clock.today())
+            .order_by(Rma.do_not_dispense_after, Rma.id))
 
 
 def recent_rmas(site: Pharmacy):
     """The pharmacy's latest RMAs whatever became of them (dispensed, reversed, expired,
     voided), newest first; reads `ix_rma_pharmacy_issued` (pharmacy_id, issued_at)."""
-    return (select(Authorization, PatientProfile)
-            .join(Course, Course.id == Authorization.course_id)
+    return (select(Rma, PatientProfile)
+            .join(Course, Course.id == Rma.course_id)
             .join(PatientProfile, PatientProfile.id == Course.patient_id)
-            .where(Authorization.pharmacy_id == site.id,
-                   Authorization.status != RmaStatus.ISSUED.value)
-            .order_by(Authorization.issued_at.desc(), Authorization.id.desc())
+            .where(Rma.pharmacy_id == site.id,
+                   Rma.status != RmaStatus.ISSUED.value)
+            .order_by(Rma.issued_at.desc(), Rma.id.desc())
             .limit(HISTORY_ROWS))
 
 
@@ -84,9 +84,9 @@ def expire_overdue(site: Pharmacy) -> int:
     """Expire this pharmacy's unused RMAs past their DNDPA (checked at read time, so the
     list never shows one that can no longer be filled); returns how many."""
     db, now = get_session(), clock.now()
-    overdue = db.scalars(select(Authorization).where(
-        Authorization.pharmacy_id == site.id, Authorization.status == RmaStatus.ISSUED.value,
-        Authorization.do_not_dispense_after < clock.today())).all()
+    overdue = db.scalars(select(Rma).where(
+        Rma.pharmacy_id == site.id, Rma.status == RmaStatus.ISSUED.value,
+        Rma.do_not_dispense_after < clock.today())).all()
     expired = [row for row in overdue if rmas.expire_if_overdue(db, row, now)]
     for row in expired:
         worklist.refresh(db, db.get(Course, row.course_id), now)

@@ -17,11 +17,11 @@ from compliance.auth import owned_or_404
 from compliance.db import get_session
 from compliance.identifiers import normalise_program_patient_id
 from compliance.models import (
-    Authorization,
     Course,
     PatientProfile,
     Pharmacy,
     PrescriberProfile,
+    Rma,
     RmaRequest,
     User,
 )
@@ -99,7 +99,7 @@ def rma_request(request_id: str):
     db, site = get_session(), current_pharmacy()
     record = db.get(RmaRequest, request_id)
     owned_or_404(record, record is not None and record.pharmacy_id == site.id)
-    issued = record.authorization_id and db.get(Authorization, record.authorization_id)
+    issued = record.authorization_id and db.get(Rma, record.authorization_id)
     if issued:
         issued = rmas.find_rma(db, pharmacy=site, rma_number=issued.rma_number, now=clock.now())
     patient = record.patient_id and db.get(PatientProfile, record.patient_id)
@@ -136,7 +136,7 @@ def record_dispense():
             form.show_refusal(exc)
             status = status_of(exc)
         else:
-            number = db.get(Authorization, fill.authorization_id).rma_number
+            number = db.get(Rma, fill.authorization_id).rma_number
             flash(f"Dispense recorded under RMA {grouped(number)}.", "success")
             return redirect(url_for("pharmacist.rma", rma_number=number))
     return render_template("pharmacist/dispense.html", form=form), status
@@ -171,9 +171,9 @@ def patient_page(patient: PatientProfile, form: RmaRequestForm, *, status: int =
     if course is not None:
         blocking = reasons(eligibility.next_fill(db, pharmacy=site, course=course,
                                                  now=clock.now()).reasons)
-        open_rma = db.scalar(select(Authorization).where(
-            Authorization.course_id == course.id, Authorization.pharmacy_id == site.id,
-            Authorization.status == "issued").order_by(Authorization.id.desc()).limit(1))
+        open_rma = db.scalar(select(Rma).where(
+            Rma.course_id == course.id, Rma.pharmacy_id == site.id,
+            Rma.status == "issued").order_by(Rma.id.desc()).limit(1))
     prescriber = db.execute(select(User.name, PrescriberProfile.npi).join(
         PrescriberProfile, PrescriberProfile.user_id == User.id)
         .where(PrescriberProfile.id == patient.prescriber_id)).first()
@@ -185,7 +185,7 @@ def patient_page(patient: PatientProfile, form: RmaRequestForm, *, status: int =
                            open_rma=open_rma, prescriber=prescriber), status
 
 
-def rma_page(issued: Authorization, *, status: int = 200, reverse_form=None):
+def rma_page(issued: Rma, *, status: int = 200, reverse_form=None):
     """The RMA with its patient; the read is audited."""
     db = get_session()
     patient = db.get(PatientProfile, db.get(Course, issued.course_id).patient_id)
@@ -222,7 +222,7 @@ def matching_patient(program_patient_id: str | None, born: date | None):
     return patient if patient is not None and patient.date_of_birth == born else None
 
 
-def own_rma(site: Pharmacy, rma_number: str) -> Authorization:
+def own_rma(site: Pharmacy, rma_number: str) -> Rma:
     """This pharmacy's RMA (expired first if overdue); 404 for any other number."""
     try:
         return rmas.find_rma(get_session(), pharmacy=site, rma_number=rma_number,

@@ -25,12 +25,12 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from compliance.models import (
-    Authorization,
     Course,
     PatientProfile,
     Pharmacy,
     PregnancyTest,
     PrescriberProfile,
+    Rma,
     User,
 )
 from compliance.programs import program
@@ -415,8 +415,8 @@ def test_new_lenalidomide_patient_walks_to_a_first_fill(
     snapshot(counter_page, "23-first-fill-recorded")
 
     db.expire_all()
-    issued = db.scalars(select(Authorization).join(
-        Course, Course.id == Authorization.course_id).where(
+    issued = db.scalars(select(Rma).join(
+        Course, Course.id == Rma.course_id).where(
         Course.patient_id == patient.id)).all()
     assert [(a.status, a.days_supply) for a in issued] == [("dispensed", 28)]
 
@@ -459,9 +459,9 @@ def test_second_fill_after_weekly_tests(
     snapshot(counter_page, "13-second-fill-recorded")
 
     db.expire_all()
-    issued = db.scalars(select(Authorization).join(
-        Course, Course.id == Authorization.course_id).where(
-        Course.patient_id == patient.id).order_by(Authorization.id)).all()
+    issued = db.scalars(select(Rma).join(
+        Course, Course.id == Rma.course_id).where(
+        Course.patient_id == patient.id).order_by(Rma.id)).all()
     assert [a.status for a in issued] == ["dispensed", "dispensed"]
 
 

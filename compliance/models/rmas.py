@@ -1,4 +1,4 @@
-"""Authorizations (RMAs), the requests that asked for them, and the dispenses under them.
+"""RMAs, the requests that asked for them, and the dispenses under them.
 
 Exactly once is the database's job: a partial unique index allows one live RMA per cycle
 (issued or dispensed; a reversed, expired or voided one frees the cycle) and a unique key allows
@@ -26,7 +26,7 @@ class RmaStatus(StrEnum):
 LIVE = "status IN ('issued', 'dispensed')"
 
 
-class Authorization(SQLModel, table=True):
+class Rma(SQLModel, table=True):
     __tablename__ = "rma"
     __table_args__ = (
         CheckConstraint(check_in("status", RmaStatus), name="ck_rma_status"),
