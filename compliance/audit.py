@@ -2,9 +2,8 @@
 
 `record()` attaches an event to the session's transaction. When that transaction commits,
 its events are inserted just before the commit, all in one statement, so an event exists
-exactly when its change does; when it rolls back, its events are dropped with it. A service
-that writes its own rows in one statement can take the pending events into it
-(`claim_pending`) and save the round trip.
+exactly when its change does; when it rolls back, its events are dropped with it. This is
+the only way events are written.
 """
 
 import json
@@ -27,7 +26,6 @@ _INSERT = insert(AuditEvent.__table__)
 
 class EntryState(StrEnum):
     PENDING = "pending"  # attached to an open transaction
-    INSERTED = "inserted"  # in the database, not yet committed
     WRITTEN = "written"  # committed
     DROPPED = "dropped"  # its transaction rolled back
 
@@ -76,15 +74,6 @@ def transitions(session: Session, object_type: str, object_id: Any) -> Callable:
     `<object_type>.<event>` with its source and destination states (it returns the entry)."""
     return lambda t: record(session, f"{object_type}.{t.event}", object_type, object_id,
                             summary={"state": [t.source, t.dest]})
-
-
-def claim_pending(session: Session) -> list[dict]:
-    """The rows of the events still pending in the session's transaction, for the caller to
-    insert in that transaction; the commit will not insert them again."""
-    claimed = [entry for entry in _held(session) if entry.state == EntryState.PENDING]
-    for entry in claimed:
-        entry.state = EntryState.INSERTED
-    return [entry.values for entry in claimed]
 
 
 def has_pending(session: Session) -> bool:
@@ -157,7 +146,7 @@ def _pending(session: Session) -> list[Entry]:
 def _insert_pending(session: Session) -> None:
     if session.in_nested_transaction():
         return
-    rows = claim_pending(session)
+    rows = [entry.values for entry in _held(session) if entry.state == EntryState.PENDING]
     if rows:
         session.connection().execute(_INSERT, rows)
 
@@ -168,8 +157,7 @@ def _mark_written(session: Session) -> None:
         return
     held = session.info.pop(_PENDING, None)
     for entry in held[1] if held else ():
-        if entry.state == EntryState.INSERTED:
-            entry.state = EntryState.WRITTEN
+        entry.state = EntryState.WRITTEN
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -50,7 +50,6 @@ def load_config(
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=absolute),
         "INVITATION_VALID_DAYS": read.positive_int("INVITATION_VALID_DAYS", 7),
         "PROXY_FIX_X_FOR": read.positive_int("PROXY_FIX_X_FOR", 0, minimum=0),
-        "API_KEY_RECHECK_MS": read.positive_int("API_KEY_RECHECK_MS", 1000, minimum=0),
         "SESSION_COOKIE_NAME": "rems_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -152,9 +152,6 @@ def app(database_url, tmp_path):
         "SERVER_NAME": "localhost",
     })
     application.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
-    from compliance.services import api_keys
-
-    api_keys.RECENT_KEYS.forget()  # keys kept by an earlier test's app are not this one's
     yield application
     from compliance.db import get_engine
 

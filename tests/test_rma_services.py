@@ -1,14 +1,15 @@
 """Does a pharmacy get exactly one RMA per month, one fill per RMA, and a reason for every
 "no"?"""
 
-import copy
+import threading
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from compliance.models import AuditEvent, Course, Cycle, Rma, RmaRequest
-from compliance.services import course_records, courses, rma, rma_requests
+from compliance.services import courses, facts, rma, rma_requests
 from compliance.services.errors import Conflict, NotFound, Refused
 from tests.course_helpers import (
     at,
@@ -62,61 +63,79 @@ def test_denials_name_what_is_wrong(ready, db, override, code):
 
 
 @pytest.fixture
-def overtake(monkeypatch):
-    """overtake(change) runs `change(rows)` once, right after a request's first read, as a
-    concurrent commit would; returns the rows each read gave, as they were read."""
-    read, reads = course_records.read_for_request, []
+def while_deciding(monkeypatch):
+    """while_deciding(act) runs `act(rows)` once, right after a request has read its course
+    and before it writes its decision, as a concurrent request would."""
+    read = facts.load_for_patient
 
-    def start(change):
-        def overtaken(connection, *args):
-            rows = read(connection, *args)
-            if not reads:
-                change(rows)
-            reads.append(copy.deepcopy(rows))  # the decision moves its records on
+    def start(act):
+        acted = []
+
+        def reading(db, *args):
+            rows = read(db, *args)
+            if rows is not None and not acted:
+                acted.append(act(rows))
             return rows
 
-        monkeypatch.setattr(course_records, "read_for_request", overtaken)
-        return reads
+        monkeypatch.setattr(facts, "load_for_patient", reading)
+        return acted
 
     return start
 
 
-def test_a_request_overtaken_while_deciding_decides_again(ready, db, engine, overtake):
-    """If the month changes between the read and the write (here another change sets its
-    state back), does the request decide again on fresh rows rather than write over it?"""
+def _write_without_waiting(engine, statement) -> str:
+    """Try `statement` on another connection without waiting for a lock: 'written' or
+    'locked'."""
+    with engine.connect() as other:
+        if other.dialect.name == "postgresql":
+            other.exec_driver_sql("SET lock_timeout = '50ms'")
+        else:
+            other.exec_driver_sql("PRAGMA busy_timeout = 0")
+        other.commit()
+        try:
+            with other.begin():
+                other.execute(statement)
+        except OperationalError:
+            return "locked"
+    return "written"
+
+
+def test_a_deciding_request_holds_the_course_until_its_decision_is_written(
+        ready, db, engine, while_deciding):
+    """While a request decides, can another writer change the course or its month (a
+    positive test's suspension, a reset of the month)? It must wait for the decision."""
     world, pharmacy = ready
-
-    def set_back(rows):
-        with engine.begin() as other:
-            other.execute(update(Cycle).where(Cycle.id == rows.cycle.id)
-                          .values(state="prescriber_confirmed"))
-
-    reads = overtake(set_back)
+    acted = while_deciding(lambda rows: [
+        _write_without_waiting(engine, update(Course).where(Course.id == rows.course.id)
+                               .values(state="suspended")),
+        _write_without_waiting(engine, update(Cycle).where(Cycle.id == rows.cycle.id)
+                               .values(state="prescriber_confirmed"))])
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
-    assert [rows.cycle.state for rows in reads] == ["patient_attested", "prescriber_confirmed"]
     assert request.decision == "authorized", request.reasons
-    assert db.scalar(select(func.count()).select_from(Rma)) == 1
+    assert acted == [["locked", "locked"]]
 
 
-def test_a_positive_test_committed_while_deciding_stops_the_rma(ready, db, engine, overtake):
-    """If a positive test suspends the course between the request's read and its write, is
-    the request decided again and denied, with no RMA issued and the month as it was?"""
+def test_a_positive_test_reported_while_deciding_waits_and_then_voids_the_rma(
+        app, ready, db, engine, while_deciding):
+    """A positive test entered while the request decides: does it wait for the decision,
+    then void the RMA just issued, so nothing dispensable outlives the stop?"""
     world, pharmacy = ready
 
-    def positive_test(_rows):
-        with Session(engine, expire_on_commit=False) as other:
+    def positive_test():
+        with app.test_request_context(), Session(engine, expire_on_commit=False) as other:
             courses.report_pregnancy(
                 other, course=other.get(Course, world.course.id), now=at(20),
                 today=local(20), entered_by=world.prescriber_user.id,
                 data={"kind": "monthly", "specimen_on": local(20), "setting": "laboratory"})
 
-    reads = overtake(positive_test)
+    reporter = threading.Thread(target=positive_test)
+    while_deciding(lambda rows: reporter.start())
     request = rma_requests.request_rma(db, pharmacy=pharmacy, data=rma_ask(world), now=at(20))
-    assert [rows.course.state for rows in reads] == ["qualifying", "suspended"]
-    assert [rows.cycle.state for rows in reads] == ["patient_attested"] * 2
-    assert request.decision == "denied"
-    assert [r["code"] for r in request.reasons] == ["TREATMENT_STOPPED"]
-    assert db.scalar(select(func.count()).select_from(Rma)) == 0
+    reporter.join()
+    assert request.decision == "authorized", request.reasons
+    db.expire_all()
+    assert db.get(Course, world.course.id).state == "suspended"
+    assert db.get(Rma, request.authorization_id).status == "voided"
 
 
 def test_one_dispense_per_rma_and_the_course_becomes_active(ready, db):

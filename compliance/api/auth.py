@@ -1,8 +1,8 @@
 """Bearer keys for pharmacy systems, and the audit record of every call made with one.
 
 `@pharmacy_system` is to the API what `@roles_required` is to the pages: it admits a call
-carrying a live key of a pharmacy whose certification is in force, puts that pharmacy (a
-plain record) in `g.api_pharmacy`, and declares the audience so the route audit accepts
+carrying a live key of a pharmacy whose certification is in force, puts that pharmacy's
+row in `g.api_pharmacy`, and declares the audience so the route audit accepts
 the view.
 
 Every call leaves one `api.<view>` event. It is attached to the call's transaction before
@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
-from flask import Response, current_app, g, request
-from sqlalchemy import Connection, bindparam, event, or_, update
+from flask import Response, g, request
+from sqlalchemy import event, or_, update
 from sqlalchemy.orm import Session
 
 from compliance import audit, clock
@@ -27,19 +27,12 @@ from compliance.db import get_session
 from compliance.models import ApiKey
 from compliance.services import api_keys
 from compliance.services.api_keys import Caller
-from compliance.services.driver_statements import DriverStatement
 from compliance.services.facts import pharmacy_certified_today
 
 ROLE = "pharmacy_system"
 # Writing `last_used_at` on every call would turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 CHALLENGE = 'Bearer realm="api"'
-_KEY = ApiKey.__table__
-# Compare-and-set: of calls racing in the same minute, one writes and none waits long.
-_TOUCH = DriverStatement(
-    update(_KEY).where(_KEY.c.id == bindparam("key_id"),
-                       or_(_KEY.c.last_used_at.is_(None), _KEY.c.last_used_at < bindparam("stale")))
-    .values(last_used_at=bindparam("now")), standalone=True)
 
 
 def pharmacy_system(view: Callable) -> Callable:
@@ -82,8 +75,7 @@ def _caller(db: Session) -> Caller | None:
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         return None
-    return api_keys.authenticate(db, presented.strip(),
-                                 trust_for=current_app.config["API_KEY_RECHECK_MS"] / 1000)
+    return api_keys.authenticate(db, presented.strip())
 
 
 def _challenge() -> str:
@@ -93,29 +85,24 @@ def _challenge() -> str:
 
 
 def _touch(db: Session, caller: Caller) -> None:
-    """Note when the key was last used, at most once a minute.
+    """Note when the key was last used, at most once a minute, with the call's commit.
 
-    On PostgreSQL it is written now, as its own transaction: an RMA request's write commits
-    on its own (`driver_statements`), and nothing may be left to fail after it, or a call
-    whose RMA was issued would be answered 500. On SQLite it is written just before the
-    call's commit, in its transaction: an early write would hold the one writer's lock
-    through the whole call (the idempotency claim waits for it).
+    Written just before that commit, not now: on SQLite an early write would hold the one
+    writer's lock through the whole call. Of calls racing in the same minute, one writes.
     """
     now = clock.now()
-    if caller.last_used_at is not None and now - caller.last_used_at < LAST_USED_RESOLUTION:
+    used = caller.key.last_used_at
+    if used is not None and now - used < LAST_USED_RESOLUTION:
         return
-    touch = {"key_id": caller.key_id, "now": now, "stale": now - LAST_USED_RESOLUTION}
-    connection = db.connection()
-    if connection.dialect.name == "postgresql":
-        _note_use(connection, caller, touch)
-    else:
-        event.listen(db, "before_commit",
-                     lambda session: _note_use(session.connection(), caller, touch), once=True)
+    stale = now - LAST_USED_RESOLUTION
+    touch = (update(ApiKey).where(ApiKey.id == caller.key.id,
+                                  or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < stale))
+             .values(last_used_at=now).execution_options(synchronize_session=False))
+    event.listen(db, "before_commit", lambda session: _note_use(session, touch), once=True)
 
 
-def _note_use(connection: Connection, caller: Caller, touch: dict) -> None:
-    _TOUCH.rows(connection, touch)
-    api_keys.RECENT_KEYS.used(caller.prefix, touch["now"])
+def _note_use(session: Session, touch) -> None:
+    session.execute(touch)
 
 
 def _record_call(db: Session, caller: Caller | None, status: int,
@@ -124,7 +111,7 @@ def _record_call(db: Session, caller: Caller | None, status: int,
     return audit.record(db, (action or f"api.{endpoint}")[:60], "pharmacy",
                         caller.pharmacy.id if caller else "",
                         summary={"method": request.method, "path": request.path[:200],
-                                 "status": status, "key": caller.prefix if caller else None},
+                                 "status": status, "key": caller.key.prefix if caller else None},
                         actor_role=ROLE if caller else "anonymous")
 
 

@@ -26,9 +26,8 @@ class Course(SQLModel, table=True):
     10,000 patients with one indexed query.
 
     `version` goes up with every update of the row, whoever makes it (the column's
-    `onupdate`): a decision read without a lock issues an RMA only if the course is still at
-    the version it read (compare-and-set), so a suspension or an end of treatment committed
-    meanwhile makes it decide again.
+    `onupdate`); a request for an RMA raises it before it reads the course, which locks the
+    row for the decision (`facts.load_for_patient`).
     """
 
     __tablename__ = "course"

@@ -1,14 +1,15 @@
-"""Rows to facts: the one place that reads a course's rows for the rules core.
+"""Rows to facts: the one read model, the place that reads a course's rows for the rules.
 
-Loading is batched by course (one query per kind of row), so a page showing fifty patients
-costs a handful of queries, not fifty times as many.
+Pages, the API, the worklist and the command line all read a course here. Loading is
+batched by course (one query per kind of row), so a page showing fifty patients costs the
+same seven queries as one patient does.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from compliance.models import (
@@ -47,9 +48,9 @@ CLOSED_CYCLES = (CycleState.DISPENSED, CycleState.EXPIRED, CycleState.VOIDED)
 
 @dataclass
 class CourseRows:
-    """Everything the rules need about one course, as rows: ORM rows here, or plain records
-    with the same attribute names (`course_records`), which the facts read alike. Entries
-    marked in error stay in the rows (the timeline shows them) and out of the facts."""
+    """Everything the rules need about one course, as its rows; `facts()` gives the rules'
+    typed view. Entries marked in error stay in the rows (the timeline shows them) and out
+    of the facts. `cycle_count` is the number of the course's latest month, closed or not."""
 
     course: Course
     patient: PatientProfile
@@ -59,6 +60,7 @@ class CourseRows:
     cycle: Cycle | None
     dispenses: list[Dispense] = field(default_factory=list)
     cycle_rmas: list[Rma] = field(default_factory=list)
+    cycle_count: int = 0
 
     def facts(self) -> CourseFacts:
         return CourseFacts(
@@ -95,9 +97,10 @@ def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
     for test in db.scalars(select(PregnancyTest).where(PregnancyTest.course_id.in_(ids))
                            .order_by(PregnancyTest.specimen_on, PregnancyTest.id)):
         tests[test.course_id].append(test)
-    for cycle in db.scalars(select(Cycle).where(Cycle.course_id.in_(ids))
-                            .order_by(Cycle.number)):
-        cycles[cycle.course_id] = cycle  # the latest wins
+    latest = (select(func.max(Cycle.id)).where(Cycle.course_id.in_(ids))
+              .group_by(Cycle.course_id))  # numbered in order of opening, as ids are given
+    for cycle in db.scalars(select(Cycle).where(Cycle.id.in_(latest))):
+        cycles[cycle.course_id] = cycle
     dispenses, rmas = defaultdict(list), defaultdict(list)
     for dispense in db.scalars(select(Dispense).where(Dispense.course_id.in_(ids))
                                .order_by(Dispense.dispensed_on, Dispense.id)):
@@ -112,7 +115,33 @@ def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
         cycle = current_cycle(cycles.get(c.id))
         rows.append(CourseRows(c, patients[c.patient_id], prescribers[c.prescriber_id],
                                methods[c.id], tests[c.id], cycle, dispenses[c.id],
-                               rmas[cycle.id] if cycle else []))
+                               rmas[cycle.id] if cycle else [],
+                               cycles[c.id].number if c.id in cycles else 0))
+    return rows
+
+
+def load_for_patient(db: Session, program_patient_id: str, born: date) -> CourseRows | None:
+    """The rows of the latest course of the patient with this program ID and date of birth,
+    None when no patient has both.
+
+    The course's version is raised before its rows are read, which takes the row's write
+    lock (on SQLite, the database's) until the caller commits, and the month in progress is
+    locked as it is read: a decision made on these rows waits for any change to the course in
+    progress, reads what it committed, and holds off the next one (a positive test, a fill, a
+    monthly step) until the decision is written.
+    """
+    course_id = db.scalar(
+        select(Course.id).join(PatientProfile, PatientProfile.id == Course.patient_id)
+        .where(PatientProfile.program_patient_id == program_patient_id,
+               PatientProfile.date_of_birth == born)
+        .order_by(Course.id.desc()).limit(1))
+    if course_id is None:
+        return None
+    db.execute(update(Course).where(Course.id == course_id)
+               .values(version=Course.version + 1).execution_options(synchronize_session=False))
+    rows = load_rows(db, [db.get(Course, course_id, populate_existing=True)])[0]
+    if rows.cycle is not None:
+        db.refresh(rows.cycle, with_for_update=True)
     return rows
 
 

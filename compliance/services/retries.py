@@ -1,9 +1,8 @@
 """Transactions that may lose a race: retried from the start rather than failed.
 
-A unique-key violation, a serialization failure or deadlock (PostgreSQL), SQLite's busy
-writer, or a compare-and-set that found its row changed (`LostRace`) means another request
-got there first; running the whole attempt again lets it see the winner's rows and answer
-accordingly (a denial with a reason, a 409).
+A unique-key violation, a serialization failure or deadlock (PostgreSQL), or SQLite's busy
+writer means another request got there first; running the whole attempt again lets it see
+the winner's rows and answer accordingly (a denial with a reason, a 409).
 """
 
 from collections.abc import Callable
@@ -16,10 +15,6 @@ from compliance.services.errors import Refused
 ATTEMPTS = 5
 
 
-class LostRace(Exception):
-    """A compare-and-set found its row changed since it was read: decide again."""
-
-
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 
 
@@ -30,7 +25,7 @@ def in_retried_transaction(db: Session, attempt: Callable):
             result = attempt()
             db.commit()
             return result
-        except (IntegrityError, OperationalError, LostRace) as exc:
+        except (IntegrityError, OperationalError) as exc:
             db.rollback()
             if remaining == 0 or not _retryable(exc):
                 raise
@@ -42,5 +37,5 @@ def in_retried_transaction(db: Session, attempt: Callable):
 
 def _retryable(exc: Exception) -> bool:
     code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return (isinstance(exc, IntegrityError | LostRace) or code in RETRYABLE_SQLSTATES
+    return (isinstance(exc, IntegrityError) or code in RETRYABLE_SQLSTATES
             or "database is locked" in str(exc))
