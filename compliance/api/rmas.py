@@ -28,7 +28,7 @@ WRITE_PROBLEMS = (400, 401, 403, 404, 409, 422)
            "decision, authorized or denied with its reasons.")
 def create_rma_request():
     db = get_session()
-    ask = schemas.as_input(body(schemas.RmaRequestBody))
+    ask = body(schemas.RmaRequestBody)
     recorded = rma_requests.request_rma(db, pharmacy=g.api_pharmacy, data=ask,
                                         now=clock.now())
     return answer(presenters.decision(recorded), 201)
@@ -58,7 +58,7 @@ def show_rma_request(request_id: str):
            "the course stopped, or a course or certification that no longer allows it.")
 def create_dispense():
     db = get_session()
-    entry = schemas.as_input(body(schemas.DispenseBody))
+    entry = body(schemas.DispenseBody)
     row = rma.record_dispense(db, pharmacy=g.api_pharmacy, data=entry, now=clock.now())
     return answer(presenters.dispense(row, db.get(Rma, row.authorization_id)), 201)
 

@@ -1,52 +1,31 @@
 """The API's bodies as pydantic models: they validate requests, build answers, and are what
 the OpenAPI document is generated from, so the description cannot drift from the code.
 
-Requests are strict (a number sent as a string is refused, not guessed at) and refuse
-unknown fields. Answers carry reasons only: never contraception methods, test results or
-a patient's history.
+Requests are the service's input models (`compliance.models.inputs`), validated strictly (a
+number sent as a string is refused, not guessed at) and refusing unknown fields. Answers
+carry reasons only: never contraception methods, test results or a patient's history.
 """
 
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field
 
 from compliance.models.inputs import DispenseEntry, RmaAsk
 
 STRICT = ConfigDict(extra="forbid", strict=True)
-_INPUT_OF: dict[type[BaseModel], type[BaseModel]] = {}  # each strict body's input model
 
 
-def _strict_twin(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
-    """The input model's fields, with their constraints and validators, on a plain, strict
-    pydantic model.
+class RmaRequestBody(RmaAsk):
+    """Ask for an authorization (RMA) for one fill."""
 
-    The rules for each field stay in `compliance.models.inputs`; SQLModel classes cannot
-    be strict about JSON (they refuse a date sent as a string), so the API body is a twin.
-    Only what the fields carry is copied, so a model with validators declared on the class
-    is refused here: its twin would accept what the model refuses.
-    """
-    declared = model.__pydantic_decorators__
-    if declared.field_validators or declared.model_validators:
-        raise TypeError(f"{model.__name__} has class validators, which its twin would lose; "
-                        "put each rule in its field's annotation")
-    fields = {name: (info.annotation, info) for name, info in model.model_fields.items()}
-    twin = create_model(name, __config__=STRICT, __doc__=doc, **fields)
-    _INPUT_OF[twin] = model
-    return twin
+    model_config = STRICT
 
 
-def as_input(validated_body: BaseModel) -> BaseModel:
-    """A validated strict body as the input model it twins, without validating it again:
-    the twin checks and normalises every field as that model does, so the service takes it
-    as it is (`services.errors.validated`)."""
-    return _INPUT_OF[type(validated_body)].model_construct(**dict(validated_body))
+class DispenseBody(DispenseEntry):
+    """The fill made under an RMA; `medication_guide_given` must be true."""
 
-
-RmaRequestBody = _strict_twin(RmaAsk, "RmaRequestBody",
-                              "Ask for an authorization (RMA) for one fill.")
-DispenseBody = _strict_twin(DispenseEntry, "DispenseBody",
-                            "The fill made under an RMA; `medication_guide_given` must be true.")
+    model_config = STRICT
 
 
 class EligibilityQuery(BaseModel):

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
     EmailStr,
     Field,
     StringConstraints,
@@ -203,8 +204,9 @@ class TestEntry(SQLModel):
     sensitivity_miu: Annotated[int, Field(ge=1, le=1000)] | None = None
 
 
-class RmaAsk(SQLModel):
-    """What a pharmacy sends to ask for an RMA (api.md: POST /api/v1/rma-requests)."""
+class RmaAsk(BaseModel):
+    """What a pharmacy sends to ask for an RMA (api.md: POST /api/v1/rma-requests); a plain
+    pydantic model, so the API can validate it strictly (`api.schemas`)."""
 
     patient_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                  max_length=20)]
@@ -217,7 +219,7 @@ class RmaAsk(SQLModel):
     days_supply: Annotated[int, Field(ge=1, le=90)]
 
 
-class DispenseEntry(SQLModel):
+class DispenseEntry(BaseModel):
     """A fill recorded under an RMA (api.md: POST /api/v1/dispenses)."""
 
     rma_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,

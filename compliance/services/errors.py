@@ -34,8 +34,8 @@ def _sentence(error: dict) -> str:
 
 def validated(model, data):
     """Validate input with a non-table model; a refusal names each bad field. An instance
-    of `model` is taken as it is: it was validated already (the API's strict bodies, which
-    check the same fields, are handed over as their input model: `schemas.as_input`)."""
+    of `model` is taken as it is: it was validated already (the API's strict bodies are
+    subclasses of their input models)."""
     if isinstance(data, model):
         return data
     try:
