@@ -8,7 +8,6 @@ fills them in the database under test.
     gunicorn -w 4 --chdir bench 'floor_app:create_app()'      (DATABASE_URL from the environment)
 """
 
-import gc
 import os
 import sys
 from datetime import UTC, datetime
@@ -72,6 +71,4 @@ def create_app(url: str | None = None) -> Flask:
                                                     note="floor"))
         return jsonify(item=item.id, value=item.value), 201
 
-    gc.collect()  # as the service's entry point does (wsgi.py)
-    gc.freeze()
     return app

@@ -5,42 +5,11 @@ patient, whether treatment has started, the date of the prescription) is read he
 the same way everywhere.
 """
 
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
-from typing import TypeVar
 
 from workflows.dates import local_date
 from workflows.facts import CourseFacts
 from workflows.programs import CategoryKind, ProgramVersion
-
-Answer = TypeVar("Answer")
-
-
-def same_question(derive: Callable[[CourseFacts, ProgramVersion, date], Answer]
-                  ) -> Callable[[CourseFacts, ProgramVersion, date], Answer]:
-    """Remember a reading's last answer, for the checks of one decision that ask it again.
-
-    Three checks need the test whose window applies, and the decision needs the window the
-    check just found; each asks with the same facts, version and day. Facts and versions are
-    frozen, so the same objects get the same answer; the entry keeps them alive, so no other
-    object can take their identity while it stands. One entry per reading is enough: the
-    checks of a decision run one after another.
-    """
-    last: tuple | None = None
-
-    @wraps(derive)
-    def remembered(facts: CourseFacts, version: ProgramVersion, today: date) -> Answer:
-        nonlocal last
-        if last is not None:
-            seen_facts, seen_version, seen_day, answer = last
-            if seen_facts is facts and seen_version is version and seen_day == today:
-                return answer
-        answer = derive(facts, version, today)
-        last = (facts, version, today, answer)
-        return answer
-
-    return remembered
 
 
 def category_kind(facts: CourseFacts, version: ProgramVersion) -> CategoryKind | None:

@@ -18,7 +18,6 @@ from workflows.rules.common import (
     can_get_pregnant,
     human,
     prescription_date,
-    same_question,
 )
 
 
@@ -150,7 +149,6 @@ def window_test(facts: CourseFacts, version: ProgramVersion, today: date) -> Tes
     return tests[-1] if tests else None
 
 
-@same_question
 def counting_tests(facts: CourseFacts, version: ProgramVersion, today: date
                    ) -> tuple[TestFact, ...]:
     """Negative tests of the kind this fill needs that count, taken by today, oldest first."""

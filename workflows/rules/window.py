@@ -18,7 +18,6 @@ from workflows.rules.common import (
     can_get_pregnant,
     category_kind,
     human,
-    same_question,
 )
 from workflows.rules.pregnancy_tests import counting_tests, window_test
 
@@ -37,7 +36,6 @@ class Window:
         return self.opens_on <= day <= self.closes_on
 
 
-@same_question
 def current_window(facts: CourseFacts, version: ProgramVersion, today: date) -> Window | None:
     """The window this cycle's RMA would fall in, or None while nothing has opened one."""
     kind = category_kind(facts, version)
