@@ -58,10 +58,12 @@ WRK := /usr/bin/wrk
 $(WRK):
 	$(SUDO) apt-get install -y -qq wrk || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk)
 
-# Rules micro-benchmark, then the API under load on PostgreSQL (a throwaway database) and SQLite.
+# Rules micro-benchmark, the API under load on PostgreSQL (a throwaway database) and SQLite,
+# then the prescriber worklist at 100,000 patients on PostgreSQL (bench/README.md).
 bench: install $(WRK)
 	$(PY) bench/bench_rules.py
 	scripts/with-test-postgres $(PY) bench/bench_api.py
+	scripts/with-test-postgres $(PY) bench/bench_worklist.py --no-sqlite
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -34,7 +34,7 @@ N is the production setting the README gives, two sync workers per core: a sync 
 holds its request through every round trip to the database, so with one worker per core a
 core idles while its worker waits. `--workers` sets another N (at least 2).
 
-Prints a summary with the targets (RMA/floor throughput ratio >= 0.6; p99 <= 20 ms at
+Prints a summary with the targets (RMA/floor throughput ratio >= 0.45 on PostgreSQL; p99 <= 20 ms at
 100 req/s). A missed target is reported, not fatal; only a crash exits non-zero.
 
     .venv/bin/python bench/bench_api.py [--seconds 15] [--rate 100] [--patients 10000]

@@ -29,7 +29,6 @@ from sqlalchemy import event  # noqa: E402
 from compliance import create_app  # noqa: E402
 from compliance.db import get_engine, make_engine  # noqa: E402
 from compliance.migrations.runner import upgrade  # noqa: E402
-from compliance.services.driver_statements import DriverStatement  # noqa: E402
 
 
 def profile(url: str, requests: int, patients: int, folder: Path) -> None:
@@ -45,7 +44,6 @@ def profile(url: str, requests: int, patients: int, folder: Path) -> None:
     statements = Counter()
     event.listen(get_engine(app), "before_cursor_execute",
                  lambda *_a, **_k: statements.update(["sql"]))
-    _count_driver_statements(statements)
     for body in bodies[:20]:  # warm up
         client.post("/api/v1/rma-requests", json=body, headers=headers)
     outcomes, before = Counter(), statements["sql"]
@@ -70,17 +68,6 @@ def profile(url: str, requests: int, patients: int, folder: Path) -> None:
     for package, seconds in by_package(stats).most_common():
         print(f"  {package:<28} {seconds / requests * 1000:6.2f}")
     get_engine(app).dispose()
-
-
-def _count_driver_statements(statements: Counter) -> None:
-    """Count the statements sent through the driver's cursor too (no engine event sees them)."""
-    run = DriverStatement.rows
-
-    def counted(self, connection, params):
-        statements.update(["sql"])
-        return run(self, connection, params)
-
-    DriverStatement.rows = counted
 
 
 PACKAGES = ("sqlalchemy", "sqlmodel", "pydantic", "psycopg", "werkzeug", "flask", "transitions",

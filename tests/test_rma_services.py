@@ -66,18 +66,18 @@ def test_denials_name_what_is_wrong(ready, db, override, code):
 def while_deciding(monkeypatch):
     """while_deciding(act) runs `act(rows)` once, right after a request has read its course
     and before it writes its decision, as a concurrent request would."""
-    read = facts.load_for_patient
+    read = facts.load_locked
 
     def start(act):
         acted = []
 
         def reading(db, *args):
             rows = read(db, *args)
-            if rows is not None and not acted:
+            if not acted:
                 acted.append(act(rows))
             return rows
 
-        monkeypatch.setattr(facts, "load_for_patient", reading)
+        monkeypatch.setattr(facts, "load_locked", reading)
         return acted
 
     return start

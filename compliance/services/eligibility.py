@@ -1,6 +1,6 @@
 """What stands between a patient and the next fill, asked by a pharmacy without asking for an RMA.
 
-The same rules and facts as `rma.request_rma` (the patient's rows through `load_rows`, the
+The same rules and facts as `rma_requests.request_rma` (the rows through `load_rows`, the
 pharmacy's own certification), but nothing is written except the audit event of the read,
 and the answer holds reasons only: never methods, test results or history.
 """
@@ -8,13 +8,12 @@ and the answer holds reasons only: never methods, test results or history.
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.identifiers import normalise_program_patient_id
 from compliance.models import Course, PatientProfile, Pharmacy
 from compliance.programs import program
+from compliance.services import courses, patients
 from compliance.services.errors import NotFound
 from compliance.services.facts import load_rows, pharmacy_certification
 from compliance.services.rma_requests import held_elsewhere
@@ -42,9 +41,8 @@ def eligibility(db: Session, *, pharmacy: Pharmacy, patient_id: str, date_of_bir
     Raises NotFound when either identifier does not match, so a wrong date of birth tells
     nothing about whether the ID exists.
     """
-    patient = _patient(db, patient_id, date_of_birth)
-    course = patient and db.scalar(select(Course).where(Course.patient_id == patient.id)
-                                   .order_by(Course.id.desc()).limit(1))
+    patient = patients.on_card(db, patient_id, date_of_birth)
+    course = patient and courses.course_of(db, patient)
     if patient is None or course is None:
         raise NotFound({"patient_id": NO_SUCH_PATIENT})
     found = next_fill(db, pharmacy=pharmacy, course=course, now=now)
@@ -64,14 +62,3 @@ def next_fill(db: Session, *, pharmacy: Pharmacy, course: Course, now: datetime)
     told = for_pharmacy(decision.findings,
                         held_elsewhere=held_elsewhere(rows.cycle_rmas, pharmacy.id))
     return Eligibility(rows.patient, decision, told, now)
-
-
-def _patient(db: Session, typed_id: str, date_of_birth: date) -> PatientProfile | None:
-    patient_id = normalise_program_patient_id(typed_id or "")
-    if patient_id is None:
-        return None
-    patient = db.scalar(select(PatientProfile)
-                        .where(PatientProfile.program_patient_id == patient_id))
-    if patient is None or patient.date_of_birth != date_of_birth:
-        return None
-    return patient

@@ -120,26 +120,19 @@ def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
     return rows
 
 
-def load_for_patient(db: Session, program_patient_id: str, born: date) -> CourseRows | None:
-    """The rows of the latest course of the patient with this program ID and date of birth,
-    None when no patient has both.
+def load_locked(db: Session, course: Course) -> CourseRows:
+    """The course's rows for a decision that will change it, locked until the caller commits.
 
     The course's version is raised before its rows are read, which takes the row's write
-    lock (on SQLite, the database's) until the caller commits, and the month in progress is
-    locked as it is read: a decision made on these rows waits for any change to the course in
-    progress, reads what it committed, and holds off the next one (a positive test, a fill, a
-    monthly step) until the decision is written.
+    lock (on SQLite, the database's), and the month in progress is locked as it is read: a
+    decision made on these rows waits for any change to the course in progress, reads what
+    it committed, and holds off the next one (a positive test, a fill, a monthly step) until
+    the decision is written.
     """
-    course_id = db.scalar(
-        select(Course.id).join(PatientProfile, PatientProfile.id == Course.patient_id)
-        .where(PatientProfile.program_patient_id == program_patient_id,
-               PatientProfile.date_of_birth == born)
-        .order_by(Course.id.desc()).limit(1))
-    if course_id is None:
-        return None
-    db.execute(update(Course).where(Course.id == course_id)
+    db.execute(update(Course).where(Course.id == course.id)
                .values(version=Course.version + 1).execution_options(synchronize_session=False))
-    rows = load_rows(db, [db.get(Course, course_id, populate_existing=True)])[0]
+    db.refresh(course)
+    rows = load_rows(db, [course])[0]
     if rows.cycle is not None:
         db.refresh(rows.cycle, with_for_update=True)
     return rows

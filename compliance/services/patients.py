@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance import audit, programs
-from compliance.identifiers import new_program_patient_id
+from compliance.identifiers import new_program_patient_id, normalise_program_patient_id
 from compliance.models import PatientProfile, PrescriberProfile, Role, User
 from compliance.models.inputs import PatientCreate
 
@@ -52,6 +52,17 @@ def register_patient(db: Session, *, prescriber: PrescriberProfile, data: dict, 
                              valid_days=invitation_days)
     db.commit()
     return patient, token
+
+
+def on_card(db: Session, typed_id: str | None, born: date | None) -> PatientProfile | None:
+    """The patient with this program ID (as typed from the card) and this date of birth; None
+    when either does not match, so a wrong date of birth tells nothing of the ID."""
+    patient_id = normalise_program_patient_id(typed_id or "")
+    if patient_id is None or born is None:
+        return None
+    patient = db.scalar(select(PatientProfile)
+                        .where(PatientProfile.program_patient_id == patient_id))
+    return patient if patient is not None and patient.date_of_birth == born else None
 
 
 def _refuse_unknown_category(code: str, category: str) -> None:

@@ -1,6 +1,6 @@
 """Asking for an RMA: decide, and record the request either way.
 
-The patient's course row is locked before anything else is read (`facts.load_for_patient`),
+The patient's course row is locked before its rows are read (`facts.load_locked`),
 so requests for one patient, and a request and a stop (a positive test, an end of
 treatment), take turns: each decides on what the one before it committed. A partial unique
 index allows one live RMA per cycle, and a unique number one month per course, whatever the
@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.identifiers import new_rma_number, normalise_program_patient_id
+from compliance.identifiers import new_rma_number
 from compliance.models import Cycle, PatientProfile, Pharmacy, Rma, RmaRequest, RmaStatus
 from compliance.models.inputs import RmaAsk
 from compliance.programs import program
-from compliance.services import facts, worklist
+from compliance.services import courses, facts, patients, worklist
 from compliance.services.errors import validated
 from compliance.services.facts import CourseRows, pharmacy_certification
 from compliance.services.retries import in_retried_transaction
@@ -92,13 +92,14 @@ def _decide(db: Session, pharmacy: Pharmacy, ask: RmaAsk, now: datetime,
             requested_by: int | None) -> RecordedRequest:
     request = RmaRequest(id=str(uuid4()), pharmacy_id=pharmacy.id, requested_by_id=requested_by,
                          requested_at=now, decision="denied", request=ask.model_dump(mode="json"))
-    patient_id = normalise_program_patient_id(ask.patient_id)
-    rows = patient_id and facts.load_for_patient(db, patient_id, ask.patient_date_of_birth)
-    if not rows:
+    patient = patients.on_card(db, ask.patient_id, ask.patient_date_of_birth)
+    course = patient and courses.course_of(db, patient)
+    if not course:
         return _save(db, request, [_reason(
             "PATIENT_NOT_FOUND", Actor.PHARMACY, "No patient matches this patient ID and date "
             "of birth; check both with the patient's program card.")])
-    request.patient_id = rows.patient.id
+    request.patient_id = patient.id
+    rows = facts.load_locked(db, course)
     if rows.prescriber.npi != ask.prescriber_npi:
         return _save(db, request, [_reason(
             "PRESCRIBER_MISMATCH", Actor.PHARMACY, "This NPI is not the prescriber of record "
