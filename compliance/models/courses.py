@@ -35,10 +35,13 @@ class Course(SQLModel, table=True):
         CheckConstraint(check_in("state", CourseState), name="ck_course_state"),
         Index("ix_course_worklist", "prescriber_id", "next_action_on", "id"),
         Index("ix_course_worklist_action", "prescriber_id", "next_action", "next_action_on"),
+        # One course per patient: only registration opens one. A second course of treatment
+        # would need the worklist and `courses.course_of` to choose between them.
+        Index("uq_course_patient", "patient_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id")
     prescriber_id: int = Field(foreign_key="prescriber.id")
     program: str = Field(max_length=40)
     state: str = Field(default=CourseState.ENROLLED.value, max_length=20)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from compliance import audit
@@ -191,18 +191,15 @@ def plain_day(day: date, today: date | None = None) -> str:
 
 
 def worklist_query(prescriber_id: int, *, action: str = "", sort: str = "date") -> Select:
-    """One page's query: the prescriber's latest course per patient, joined to the patient.
+    """One page's query: the prescriber's courses (one per patient), joined to the patient.
 
     It reads `ix_course_worklist` (prescriber, date, id) or `ix_course_worklist_action`
     (prescriber, action, date) when filtered; name order reads the patient index.
     """
-    newer = Course.__table__.alias("newer")
     query = (select(Course, PatientProfile, User)
              .join(PatientProfile, PatientProfile.id == Course.patient_id)
              .join(User, User.id == PatientProfile.user_id)
-             .where(Course.prescriber_id == prescriber_id)
-             .where(~exists().where(newer.c.patient_id == Course.patient_id,
-                                    newer.c.id > Course.id)))
+             .where(Course.prescriber_id == prescriber_id))
     if action:
         query = query.where(Course.next_action == action)
     if sort == "name":
@@ -211,10 +208,12 @@ def worklist_query(prescriber_id: int, *, action: str = "", sort: str = "date") 
     return query.order_by(Course.next_action_on.asc().nulls_first(), Course.id)
 
 
-def action_codes(db: Session, prescriber_id: int) -> list[str]:
-    """The action codes present on the prescriber's courses, for the filter."""
-    return sorted(db.scalars(select(Course.next_action).distinct()
-                             .where(Course.prescriber_id == prescriber_id)))
+def action_counts(db: Session, prescriber_id: int) -> dict[str, int]:
+    """How many of the prescriber's courses have each action code: the filter's choices and
+    the page's total, from one scan of `ix_course_worklist_action`."""
+    return dict(db.execute(select(Course.next_action, func.count())
+                           .where(Course.prescriber_id == prescriber_id)
+                           .group_by(Course.next_action)).all())
 
 
 def refresh_all(db: Session, now: datetime, batch_size: int = REFRESH_BATCH) -> int:
@@ -246,12 +245,22 @@ class WorklistRow:
     label: str
 
 
+@dataclass(frozen=True)
+class WorklistPage:
+    """The rows shown, how many courses match the filter, and the courses per action code."""
+
+    rows: list[WorklistRow]
+    total: int
+    counts: dict[str, int]
+
+
 def worklist_page(db: Session, *, prescriber_id: int, action: str, sort: str, page: int,
-                  per_page: int, now: datetime) -> tuple[list[WorklistRow], int]:
-    """One page of the worklist and the total; the shown rows' actions are recomputed live
-    (time moves windows) with one batched load, and the read is audited."""
+                  per_page: int, now: datetime) -> WorklistPage:
+    """One page of the worklist with its counts; the shown rows' actions are recomputed
+    live (time moves windows) with one batched load, and the read is audited."""
     query = worklist_query(prescriber_id, action=action, sort=sort)
-    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    counts = action_counts(db, prescriber_id)
+    total = counts.get(action, 0) if action else sum(counts.values())
     found = db.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     accounts = {course.id: account for course, _, account in found}
     shown = []
@@ -265,4 +274,4 @@ def worklist_page(db: Session, *, prescriber_id: int, action: str, sort: str, pa
     summary |= {"sort": sort} if sort != "date" else {}
     audit.record(db, "patient.list_viewed", "prescriber", prescriber_id, summary=summary)
     db.commit()
-    return shown, total
+    return WorklistPage(shown, total, counts)

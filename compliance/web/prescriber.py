@@ -57,13 +57,12 @@ def home():
     action = request.args.get("action", "")[:40]
     sort = request.args.get("sort") if request.args.get("sort") in worklist.SORTS else "date"
     number = parse_page(request.args.get("page"))
-    rows, total = worklist.worklist_page(db, prescriber_id=prescriber.id, action=action,
-                                         sort=sort, page=number, per_page=PER_PAGE,
-                                         now=clock.now())
+    found = worklist.worklist_page(db, prescriber_id=prescriber.id, action=action,
+                                   sort=sort, page=number, per_page=PER_PAGE, now=clock.now())
     return render_template("prescriber/home.html", action=action, sort=sort,
-                           codes={code: worklist.short_label(code, None) for code
-                                  in worklist.action_codes(db, prescriber.id) if code},
-                           page=Page(items=rows, number=number, total=total))
+                           codes={code: worklist.short_label(code, None)
+                                  for code in sorted(found.counts) if code},
+                           page=Page(items=found.rows, number=number, total=found.total))
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
