@@ -190,21 +190,22 @@ def plain_day(day: date, today: date | None = None) -> str:
     return text if today is None or day.year == today.year else f"{text}, {day.year}"
 
 
-def worklist_query(prescriber_id: int, *, action: str = "", sort: str = "date") -> Select:
-    """One page's query: the prescriber's courses (one per patient), joined to the patient.
+def worklist_ids(prescriber_id: int, *, action: str = "", sort: str = "date") -> Select:
+    """The ids of the prescriber's courses (one per patient) in the page's order.
 
-    It reads `ix_course_worklist` (prescriber, date, id) or `ix_course_worklist_action`
-    (prescriber, action, date) when filtered; name order reads the patient index.
+    Only ids are ordered, so the database sorts narrow rows and joins just one page's:
+    date order reads the course (`ix_course_worklist`, or `ix_course_worklist_action` when
+    filtered), name order the patient's index (prescriber, family name), where the
+    course's prescriber is the patient's.
     """
-    query = (select(Course, PatientProfile, User)
-             .join(PatientProfile, PatientProfile.id == Course.patient_id)
-             .join(User, User.id == PatientProfile.user_id)
-             .where(Course.prescriber_id == prescriber_id))
+    query = select(Course.id).where(Course.prescriber_id == prescriber_id)
     if action:
         query = query.where(Course.next_action == action)
     if sort == "name":
-        return query.order_by(PatientProfile.family_name, PatientProfile.given_name,
-                              Course.id)
+        return (query.join(PatientProfile, PatientProfile.id == Course.patient_id)
+                .where(PatientProfile.prescriber_id == prescriber_id)
+                .order_by(PatientProfile.family_name, PatientProfile.given_name,
+                          PatientProfile.id))
     return query.order_by(Course.next_action_on.asc().nulls_first(), Course.id)
 
 
@@ -258,13 +259,16 @@ def worklist_page(db: Session, *, prescriber_id: int, action: str, sort: str, pa
                   per_page: int, now: datetime) -> WorklistPage:
     """One page of the worklist with its counts; the shown rows' actions are recomputed
     live (time moves windows) with one batched load, and the read is audited."""
-    query = worklist_query(prescriber_id, action=action, sort=sort)
     counts = action_counts(db, prescriber_id)
     total = counts.get(action, 0) if action else sum(counts.values())
-    found = db.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    accounts = {course.id: account for course, _, account in found}
+    ids = list(db.scalars(worklist_ids(prescriber_id, action=action, sort=sort)
+                          .limit(per_page).offset((page - 1) * per_page)))
+    found = {course.id: (course, account) for course, account in db.execute(
+        select(Course, User).join(PatientProfile, PatientProfile.id == Course.patient_id)
+        .join(User, User.id == PatientProfile.user_id).where(Course.id.in_(ids)))}
+    accounts = {course_id: account for course_id, (_, account) in found.items()}
     shown = []
-    for rows in load_rows(db, [course for course, _, _ in found]):
+    for rows in load_rows(db, [found[course_id][0] for course_id in ids]):
         live = next_action(rows, now)
         today = now.astimezone(program(rows.course.program).zone).date()
         shown.append(WorklistRow(rows.patient, rows.course, accounts[rows.course.id], live,
