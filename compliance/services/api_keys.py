@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from compliance import audit
@@ -59,6 +59,10 @@ def keys_of(db: Session, pharmacy: Pharmacy) -> list[ApiKey]:
                            .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())))
 
 
+_CALLER = (select(ApiKey, Pharmacy).join(Pharmacy, Pharmacy.id == ApiKey.pharmacy_id)
+           .where(ApiKey.prefix == bindparam("prefix")))
+
+
 @dataclass(frozen=True)
 class Caller:
     """A live key and the pharmacy it belongs to."""
@@ -76,8 +80,7 @@ def authenticate(db: Session, presented: str) -> Caller | None:
     parts = (presented or "").split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    found = db.execute(select(ApiKey, Pharmacy).join(Pharmacy, Pharmacy.id == ApiKey.pharmacy_id)
-                       .where(ApiKey.prefix == parts[1])).first()
+    found = db.execute(_CALLER, {"prefix": parts[1]}).first()
     if found is None:
         return None
     key, pharmacy = found

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from compliance.models import (
@@ -80,36 +80,49 @@ class CourseRows:
         )
 
 
+def _by_ids(model, column=None, *order):
+    """A query for the rows of `model` whose `column` (its id) is among `ids`, in `order`;
+    built once, as statement construction costs more than the query itself."""
+    column = column if column is not None else model.id
+    return select(model).where(column.in_(bindparam("ids", expanding=True))).order_by(*order)
+
+
+_PATIENTS = _by_ids(PatientProfile)
+_PRESCRIBERS = _by_ids(PrescriberProfile)
+_METHODS = _by_ids(ContraceptionMethod, ContraceptionMethod.course_id,
+                   ContraceptionMethod.started_on, ContraceptionMethod.id)
+_TESTS = _by_ids(PregnancyTest, PregnancyTest.course_id, PregnancyTest.specimen_on,
+                 PregnancyTest.id)
+_DISPENSES = _by_ids(Dispense, Dispense.course_id, Dispense.dispensed_on, Dispense.id)
+# The latest month of each course: numbered in order of opening, as ids are given.
+_LATEST_CYCLES = select(Cycle).where(Cycle.id.in_(
+    select(func.max(Cycle.id)).where(Cycle.course_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Cycle.course_id)))
+_CYCLE_RMAS = _by_ids(Rma, Rma.cycle_id, Rma.id)
+
+
 def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
     """The rows of each course, in the order given, with seven queries in all."""
     ids = [c.id for c in courses]
     if not ids:
         return []
-    patients = {p.id: p for p in db.scalars(select(PatientProfile).where(
-        PatientProfile.id.in_({c.patient_id for c in courses})))}
-    prescribers = {p.id: p for p in db.scalars(select(PrescriberProfile).where(
-        PrescriberProfile.id.in_({c.prescriber_id for c in courses})))}
-    methods, tests, cycles = defaultdict(list), defaultdict(list), {}
-    for method in db.scalars(select(ContraceptionMethod).where(
-            ContraceptionMethod.course_id.in_(ids)).order_by(ContraceptionMethod.started_on,
-                                                             ContraceptionMethod.id)):
+
+    def rows_of(query, keys) -> list:
+        return db.scalars(query, {"ids": list(keys)}).all()
+
+    patients = {p.id: p for p in rows_of(_PATIENTS, {c.patient_id for c in courses})}
+    prescribers = {p.id: p for p in rows_of(_PRESCRIBERS, {c.prescriber_id for c in courses})}
+    methods, tests, dispenses, rmas = (defaultdict(list) for _ in range(4))
+    for method in rows_of(_METHODS, ids):
         methods[method.course_id].append(method)
-    for test in db.scalars(select(PregnancyTest).where(PregnancyTest.course_id.in_(ids))
-                           .order_by(PregnancyTest.specimen_on, PregnancyTest.id)):
+    for test in rows_of(_TESTS, ids):
         tests[test.course_id].append(test)
-    latest = (select(func.max(Cycle.id)).where(Cycle.course_id.in_(ids))
-              .group_by(Cycle.course_id))  # numbered in order of opening, as ids are given
-    for cycle in db.scalars(select(Cycle).where(Cycle.id.in_(latest))):
-        cycles[cycle.course_id] = cycle
-    dispenses, rmas = defaultdict(list), defaultdict(list)
-    for dispense in db.scalars(select(Dispense).where(Dispense.course_id.in_(ids))
-                               .order_by(Dispense.dispensed_on, Dispense.id)):
+    for dispense in rows_of(_DISPENSES, ids):
         dispenses[dispense.course_id].append(dispense)
+    cycles = {cycle.course_id: cycle for cycle in rows_of(_LATEST_CYCLES, ids)}
     open_cycles = {c.id for c in cycles.values() if current_cycle(c) is not None}
-    if open_cycles:
-        for rma in db.scalars(select(Rma).where(Rma.cycle_id.in_(open_cycles))
-                              .order_by(Rma.id)):
-            rmas[rma.cycle_id].append(rma)
+    for rma in rows_of(_CYCLE_RMAS, open_cycles) if open_cycles else ():
+        rmas[rma.cycle_id].append(rma)
     rows = []
     for c in courses:
         cycle = current_cycle(cycles.get(c.id))
@@ -120,8 +133,14 @@ def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
     return rows
 
 
-def load_locked(db: Session, course: Course) -> CourseRows:
-    """The course's rows for a decision that will change it, locked until the caller commits.
+_LOCK_COURSE = (update(Course).where(Course.patient_id == bindparam("of_patient"))
+                .values(version=Course.version + 1).returning(Course))
+_LOCK_CYCLE = select(Cycle).where(Cycle.id == bindparam("cycle_id")).with_for_update()
+
+
+def load_locked(db: Session, patient: PatientProfile) -> CourseRows | None:
+    """The rows of the patient's course for a decision that will change it, locked until the
+    caller commits; None if the patient has no course.
 
     The course's version is raised before its rows are read, which takes the row's write
     lock (on SQLite, the database's), and the month in progress is locked as it is read: a
@@ -129,12 +148,14 @@ def load_locked(db: Session, course: Course) -> CourseRows:
     it committed, and holds off the next one (a positive test, a fill, a monthly step) until
     the decision is written.
     """
-    db.execute(update(Course).where(Course.id == course.id)
-               .values(version=Course.version + 1).execution_options(synchronize_session=False))
-    db.refresh(course)
+    course = db.scalars(_LOCK_COURSE, {"of_patient": patient.id},
+                        execution_options={"populate_existing": True}).one_or_none()
+    if course is None:
+        return None
     rows = load_rows(db, [course])[0]
     if rows.cycle is not None:
-        db.refresh(rows.cycle, with_for_update=True)
+        db.scalars(_LOCK_CYCLE, {"cycle_id": rows.cycle.id},
+                   execution_options={"populate_existing": True}).one()
     return rows
 
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from compliance import audit, programs
@@ -54,14 +54,17 @@ def register_patient(db: Session, *, prescriber: PrescriberProfile, data: dict, 
     return patient, token
 
 
+_ON_CARD = select(PatientProfile).where(
+    PatientProfile.program_patient_id == bindparam("patient_id"))
+
+
 def on_card(db: Session, typed_id: str | None, born: date | None) -> PatientProfile | None:
     """The patient with this program ID (as typed from the card) and this date of birth; None
     when either does not match, so a wrong date of birth tells nothing of the ID."""
     patient_id = normalise_program_patient_id(typed_id or "")
     if patient_id is None or born is None:
         return None
-    patient = db.scalar(select(PatientProfile)
-                        .where(PatientProfile.program_patient_id == patient_id))
+    patient = db.scalar(_ON_CARD, {"patient_id": patient_id})
     return patient if patient is not None and patient.date_of_birth == born else None
 
 

@@ -20,7 +20,7 @@ from compliance.identifiers import new_rma_number
 from compliance.models import Cycle, PatientProfile, Pharmacy, Rma, RmaRequest, RmaStatus
 from compliance.models.inputs import RmaAsk
 from compliance.programs import program
-from compliance.services import courses, facts, patients, worklist
+from compliance.services import facts, patients, worklist
 from compliance.services.errors import validated
 from compliance.services.facts import CourseRows, pharmacy_certification
 from compliance.services.retries import in_retried_transaction
@@ -93,13 +93,12 @@ def _decide(db: Session, pharmacy: Pharmacy, ask: RmaAsk, now: datetime,
     request = RmaRequest(id=str(uuid4()), pharmacy_id=pharmacy.id, requested_by_id=requested_by,
                          requested_at=now, decision="denied", request=ask.model_dump(mode="json"))
     patient = patients.on_card(db, ask.patient_id, ask.patient_date_of_birth)
-    course = patient and courses.course_of(db, patient)
-    if not course:
+    rows = patient and facts.load_locked(db, patient)
+    if not rows:
         return _save(db, request, [_reason(
             "PATIENT_NOT_FOUND", Actor.PHARMACY, "No patient matches this patient ID and date "
             "of birth; check both with the patient's program card.")])
     request.patient_id = patient.id
-    rows = facts.load_locked(db, course)
     if rows.prescriber.npi != ask.prescriber_npi:
         return _save(db, request, [_reason(
             "PRESCRIBER_MISMATCH", Actor.PHARMACY, "This NPI is not the prescriber of record "
