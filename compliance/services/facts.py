@@ -87,8 +87,9 @@ def _by_ids(model, column=None, *order):
     return select(model).where(column.in_(bindparam("ids", expanding=True))).order_by(*order)
 
 
-_PATIENTS = _by_ids(PatientProfile)
-_PRESCRIBERS = _by_ids(PrescriberProfile)
+_PEOPLE = (select(PatientProfile, PrescriberProfile)
+           .join(PrescriberProfile, PrescriberProfile.id == PatientProfile.prescriber_id)
+           .where(PatientProfile.id.in_(bindparam("ids", expanding=True))))
 _METHODS = _by_ids(ContraceptionMethod, ContraceptionMethod.course_id,
                    ContraceptionMethod.started_on, ContraceptionMethod.id)
 _TESTS = _by_ids(PregnancyTest, PregnancyTest.course_id, PregnancyTest.specimen_on,
@@ -98,11 +99,13 @@ _DISPENSES = _by_ids(Dispense, Dispense.course_id, Dispense.dispensed_on, Dispen
 _LATEST_CYCLES = select(Cycle).where(Cycle.id.in_(
     select(func.max(Cycle.id)).where(Cycle.course_id.in_(bindparam("ids", expanding=True)))
     .group_by(Cycle.course_id)))
+_LOCKED_LATEST_CYCLES = _LATEST_CYCLES.with_for_update()
 _CYCLE_RMAS = _by_ids(Rma, Rma.cycle_id, Rma.id)
 
 
-def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
-    """The rows of each course, in the order given, with seven queries in all."""
+def load_rows(db: Session, courses: list[Course], *, lock: bool = False) -> list[CourseRows]:
+    """The rows of each course, in the order given, with six queries in all; `lock` locks
+    each course's latest month as it is read, until the caller commits."""
     ids = [c.id for c in courses]
     if not ids:
         return []
@@ -110,8 +113,8 @@ def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
     def rows_of(query, keys) -> list:
         return db.scalars(query, {"ids": list(keys)}).all()
 
-    patients = {p.id: p for p in rows_of(_PATIENTS, {c.patient_id for c in courses})}
-    prescribers = {p.id: p for p in rows_of(_PRESCRIBERS, {c.prescriber_id for c in courses})}
+    people = db.execute(_PEOPLE, {"ids": list({c.patient_id for c in courses})}).all()
+    people_of = {patient.id: (patient, prescriber) for patient, prescriber in people}
     methods, tests, dispenses, rmas = (defaultdict(list) for _ in range(4))
     for method in rows_of(_METHODS, ids):
         methods[method.course_id].append(method)
@@ -119,23 +122,24 @@ def load_rows(db: Session, courses: list[Course]) -> list[CourseRows]:
         tests[test.course_id].append(test)
     for dispense in rows_of(_DISPENSES, ids):
         dispenses[dispense.course_id].append(dispense)
-    cycles = {cycle.course_id: cycle for cycle in rows_of(_LATEST_CYCLES, ids)}
+    latest = db.scalars(_LOCKED_LATEST_CYCLES if lock else _LATEST_CYCLES, {"ids": ids},
+                        execution_options={"populate_existing": lock})  # as locked, if so
+    cycles = {cycle.course_id: cycle for cycle in latest}
     open_cycles = {c.id for c in cycles.values() if current_cycle(c) is not None}
     for rma in rows_of(_CYCLE_RMAS, open_cycles) if open_cycles else ():
         rmas[rma.cycle_id].append(rma)
     rows = []
     for c in courses:
         cycle = current_cycle(cycles.get(c.id))
-        rows.append(CourseRows(c, patients[c.patient_id], prescribers[c.prescriber_id],
-                               methods[c.id], tests[c.id], cycle, dispenses[c.id],
-                               rmas[cycle.id] if cycle else [],
+        patient, prescriber = people_of[c.patient_id]
+        rows.append(CourseRows(c, patient, prescriber, methods[c.id], tests[c.id], cycle,
+                               dispenses[c.id], rmas[cycle.id] if cycle else [],
                                cycles[c.id].number if c.id in cycles else 0))
     return rows
 
 
 _LOCK_COURSE = (update(Course).where(Course.patient_id == bindparam("of_patient"))
                 .values(version=Course.version + 1).returning(Course))
-_LOCK_CYCLE = select(Cycle).where(Cycle.id == bindparam("cycle_id")).with_for_update()
 
 
 def load_locked(db: Session, patient: PatientProfile) -> CourseRows | None:
@@ -152,11 +156,7 @@ def load_locked(db: Session, patient: PatientProfile) -> CourseRows | None:
                         execution_options={"populate_existing": True}).one_or_none()
     if course is None:
         return None
-    rows = load_rows(db, [course])[0]
-    if rows.cycle is not None:
-        db.scalars(_LOCK_CYCLE, {"cycle_id": rows.cycle.id},
-                   execution_options={"populate_existing": True}).one()
-    return rows
+    return load_rows(db, [course], lock=True)[0]
 
 
 def current_cycle(latest: Cycle | None) -> Cycle | None:
