@@ -1,7 +1,7 @@
 """Micro-benchmark: microseconds per ``evaluate_authorization`` call over a 6-month history.
 
 Run from the repository root: ``python bench/bench_rules.py [iterations]``. Not a test: the
-figure depends on the machine, so it is reported in the README (Rules) rather than asserted.
+figure depends on the machine, so it is reported in bench/README.md rather than asserted.
 """
 
 import sys
