@@ -1,4 +1,4 @@
-"""Does the pharmacy API do what api.md promises: keys, decisions, fills, reversals,
+"""Does the pharmacy API do what docs/api.md promises: keys, decisions, fills, reversals,
 eligibility, idempotent retries, problem answers, audit, and nothing beyond a fill's needs?"""
 
 import json

@@ -270,9 +270,9 @@ def test_open_rmas_list_today_first_and_expire_the_overdue(app, client, db, fact
 
 def test_open_rmas_are_paginated(app, lead, db, factory, counter, monkeypatch):
     """With one per page, does page 2 show the second RMA and a way back?"""
-    from compliance.web import pharmacist
+    from compliance.web.pharmacist import home
 
-    monkeypatch.setattr(pharmacist, "OPEN_PER_PAGE", 1)
+    monkeypatch.setattr(home, "OPEN_PER_PAGE", 1)
     other = patient_ready(app, db, factory, email="second@example.com", confirmation_day=21)
     issue(app, db, other, counter.pharmacy, day=21)
     issue(app, db, counter.world, counter.pharmacy)

@@ -1,7 +1,7 @@
 """What a pharmacy is told of a denial: who must act and from when, in the pharmacy's words.
 
 The prescriber and the patient read each finding's clinical sentence. A pharmacy needs only
-enough to send the patient to the right person (api.md, "minimum necessary"): never test
+enough to send the patient to the right person (docs/api.md, "minimum necessary"): never test
 results or their dates, methods, the category, or a code that gives them away. This is the
 one place that turns findings into pharmacy reasons; every pharmacy surface (the API, the
 counter pages, a refused dispense) reads it.

@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1 for pharmacy systems (see shared design api.md).
+"""The JSON API under /api/v1 for pharmacy systems (docs/api.md).
 
 Modules: `auth` (bearer keys, audit of every call), `sessions` (no browser session on API
 calls), `idempotency` (Idempotency-Key), `operations` (what each view declares; body and

@@ -205,7 +205,7 @@ class TestEntry(SQLModel):
 
 
 class RmaAsk(BaseModel):
-    """What a pharmacy sends to ask for an RMA (api.md: POST /api/v1/rma-requests); a plain
+    """What a pharmacy sends to ask for an RMA (docs/api.md: POST /api/v1/rma-requests); a plain
     pydantic model, so the API can validate it strictly (`api.schemas`)."""
 
     patient_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
@@ -220,7 +220,7 @@ class RmaAsk(BaseModel):
 
 
 class DispenseEntry(BaseModel):
-    """A fill recorded under an RMA (api.md: POST /api/v1/dispenses)."""
+    """A fill recorded under an RMA (docs/api.md: POST /api/v1/dispenses)."""
 
     rma_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                  max_length=20)]

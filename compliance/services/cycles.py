@@ -21,7 +21,7 @@ from workflows.machines import CycleEvent, CycleFlow
 from workflows.programs import program_version_for
 from workflows.rules.window import current_window
 
-# What a pharmacy is told of a voided RMA: that it stopped, never why (api.md).
+# What a pharmacy is told of a voided RMA: that it stopped, never why (docs/api.md).
 VOIDED_REASON = ("TREATMENT_STOPPED", "The prescriber's program stopped this RMA before it was "
                  "filled: do not dispense. The patient should contact their prescriber.")
 

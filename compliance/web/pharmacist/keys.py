@@ -1,4 +1,4 @@
-"""The pharmacy's API keys, for its dispensing system (api.md, Authentication).
+"""The pharmacy's API keys, for its dispensing system (docs/api.md, Authentication).
 
 Only the responsible pharmacist creates or revokes keys; the other pharmacists see the
 list read-only (no secret is ever listed, only the public prefix), so staff can tell which
@@ -17,17 +17,15 @@ from compliance.services import api_keys
 from compliance.services.errors import Refused
 from compliance.web.forms import ActionForm
 from compliance.web.forms_pharmacy import ApiKeyForm
-from compliance.web.pharmacist import bp, current_pharmacy, is_responsible, pharmacist_only
+from compliance.web.pharmacist.site import current_pharmacy, is_responsible, pharmacist_only
 
 
-@bp.get("/api-keys")
 @pharmacist_only
 def api_keys_list():
     """Every key of the pharmacy; the forms only for the responsible pharmacist."""
     return keys_page(current_pharmacy(), ApiKeyForm(formdata=None))
 
 
-@bp.post("/api-keys")
 @pharmacist_only
 def create_api_key():
     """Create a key and show its secret this once (only its hash is kept)."""
@@ -46,7 +44,6 @@ def create_api_key():
     return keys_page(site, form, status=422)
 
 
-@bp.post("/api-keys/<int:key_id>/revoke")
 @pharmacist_only
 def revoke_api_key(key_id: int):
     db, site = get_session(), responsible_pharmacy()

@@ -1,17 +1,9 @@
-"""The pharmacist's pages: the pharmacy, its open RMAs, and the counter's tools.
+"""The pharmacist's home: the pharmacy, its staff, its open RMAs and its recent ones."""
 
-One blueprint in three modules: this one (the home page and what every page shares),
-`pharmacy_counter` (find a patient, ask for an RMA, record the fill, reverse) and
-`pharmacy_keys` (the pharmacy's API keys). Every view is `@pharmacist_only` and reads
-only rows of `current_pharmacy()`; another pharmacy's RMA or key answers 404.
-"""
-
-from flask import Blueprint, abort, render_template, request
-from flask_login import current_user
+from flask import render_template, request
 from sqlalchemy import select
 
 from compliance import audit, clock
-from compliance.auth import roles_required
 from compliance.db import get_session
 from compliance.models import (
     Course,
@@ -24,22 +16,13 @@ from compliance.models import (
 )
 from compliance.services import rma as rmas
 from compliance.services import worklist
-from compliance.web import chart
 from compliance.web.pages import Page
+from compliance.web.pharmacist.site import current_pharmacy, is_responsible, pharmacist_only
 
-bp = Blueprint("pharmacist", __name__, url_prefix="/pharmacist")
-pharmacist_only = roles_required("pharmacist")
 OPEN_PER_PAGE = 25
 HISTORY_ROWS = 20
 
 
-@bp.context_processor
-def _words() -> dict:
-    """Dates in words ("Dec 3", "Dec 3, 11:59 pm Eastern") and RMA numbers in groups."""
-    return {**chart.wording(), "grouped": grouped, "today": clock.today()}
-
-
-@bp.get("/")
 @pharmacist_only
 def home():
     """The pharmacy, its staff, and its open RMAs: those expiring today first."""
@@ -93,28 +76,3 @@ def expire_overdue(site: Pharmacy) -> int:
     if expired:
         db.commit()
     return len(expired)
-
-
-def current_pharmacy() -> Pharmacy:
-    """The pharmacy the signed-in pharmacist works for."""
-    site = get_session().scalar(
-        select(Pharmacy).join(PharmacistProfile, PharmacistProfile.pharmacy_id == Pharmacy.id)
-        .where(PharmacistProfile.user_id == current_user.id))
-    if site is None:
-        abort(404)
-    return site
-
-
-def is_responsible(site: Pharmacy) -> bool:
-    """Is the signed-in pharmacist the pharmacy's responsible pharmacist?"""
-    return site.responsible_pharmacist_id == current_user.id
-
-
-def grouped(number: str | None) -> str:
-    """An RMA number in groups of four for reading aloud: 1948 6201 7077."""
-    number = number or ""
-    return " ".join(number[i:i + 4] for i in range(0, len(number), 4))
-
-
-# The other modules add their routes to `bp`; imported last because they import it.
-from compliance.web import pharmacy_counter, pharmacy_keys  # noqa: E402, F401

@@ -1,7 +1,7 @@
 """The counter: find a patient, ask for an RMA, record the fill, reverse an unused RMA.
 
-A pharmacy sees only what a fill needs (api.md, Scope): the patient's name and IDs, what
-still blocks the next fill and who must act; never contraception methods, test results or
+A pharmacy sees only what a fill needs (docs/api.md): the patient's name and IDs, what still
+blocks the next fill and who must act; never contraception methods, test results or
 history. Every request goes through `services.rma_requests`, which records it granted or not;
 each read of a patient or an RMA writes an audit event.
 """
@@ -37,7 +37,7 @@ from compliance.web.forms_pharmacy import (
     RmaRequestForm,
 )
 from compliance.web.pages import form_page
-from compliance.web.pharmacist import bp, current_pharmacy, grouped, pharmacist_only
+from compliance.web.pharmacist.site import current_pharmacy, grouped, pharmacist_only
 from workflows.pharmacy_reasons import PharmacyCode
 from workflows.programs import program_version_for
 
@@ -51,7 +51,6 @@ ASKED = ("patient_id", "patient_date_of_birth", "prescriber_npi", "ndc", "streng
          "quantity", "days_supply")  # what a denied request is asked again with
 
 
-@bp.route("/patients/find", methods=["GET", "POST"])
 @pharmacist_only
 def find_patient():
     """Both identifiers must match; a mismatch says only that nothing matched."""
@@ -67,7 +66,6 @@ def find_patient():
     return form_page("pharmacist/find.html", form)
 
 
-@bp.post("/rma-requests")
 @pharmacist_only
 def request_rma():
     """Ask for an RMA; the decision, granted or not, is recorded and shown on its own page."""
@@ -92,7 +90,6 @@ def request_rma():
     return patient_page(patient, form, status=422)
 
 
-@bp.get("/rma-requests/<string(maxlength=36):request_id>")
 @pharmacist_only
 def rma_request(request_id: str):
     """One decision: the RMA number and when to fill by, or every reason and who acts."""
@@ -113,14 +110,12 @@ def rma_request(request_id: str):
                            voided_reason=VOIDED_REASON[1], ask_again=ask_again)
 
 
-@bp.get("/rmas/<rma_number>")
 @pharmacist_only
 def rma(rma_number: str):
     """An RMA of this pharmacy, with the forms to record its fill or reverse it."""
     return rma_page(own_rma(current_pharmacy(), rma_number))
 
 
-@bp.route("/dispenses", methods=["GET", "POST"])
 @pharmacist_only
 def record_dispense():
     """Record the fill made under an RMA; a conflict (used, expired) is said plainly."""
@@ -142,7 +137,6 @@ def record_dispense():
     return render_template("pharmacist/dispense.html", form=form), status
 
 
-@bp.post("/rmas/<rma_number>/reversal")
 @pharmacist_only
 def reverse_rma(rma_number: str):
     """Reverse an unused RMA after an explicit confirmation."""
