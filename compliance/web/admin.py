@@ -47,13 +47,11 @@ def prescribers():
 def new_prescriber():
     form = PrescriberForm()
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             _, token = organisations.create_prescriber(
                 get_session(), data=form.values(), now=clock.now(),
                 invitation_days=current_app.config["INVITATION_VALID_DAYS"])
-        except Refused as exc:
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             return show_invitation(token, f"Prescriber {form.name.data} registered.")
     return form_page("admin/prescriber_new.html", form)
 
@@ -81,11 +79,9 @@ def pharmacies():
 def new_pharmacy():
     form = PharmacyForm()
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             pharmacy = organisations.create_pharmacy(get_session(), data=form.values())
-        except Refused as exc:
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             flash(f"Pharmacy {pharmacy.name} registered; certify it when ready.", "success")
             return redirect(url_for("admin.pharmacy", pharmacy_id=pharmacy.id))
     return form_page("admin/pharmacy_new.html", form)
@@ -99,13 +95,11 @@ def pharmacy(pharmacy_id: int):
     site = get_or_404(db, Pharmacy, pharmacy_id)
     form = PharmacistForm()
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             user, token = organisations.add_pharmacist(
                 db, data={**form.values(), "pharmacy_id": site.id}, now=clock.now(),
                 invitation_days=current_app.config["INVITATION_VALID_DAYS"])
-        except Refused as exc:
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             return show_invitation(token, f"Pharmacist {user.name} added to {site.name}.")
     staff = db.scalars(select(User).join(PharmacistProfile, PharmacistProfile.user_id == User.id)
                        .where(PharmacistProfile.pharmacy_id == site.id).order_by(User.name))
@@ -170,11 +164,9 @@ def _certification_page(target, label: str, back: str):
     if not isinstance(target, Pharmacy):
         del form.staff_trained_on  # a prescriber has no staff-training record
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             organisations.certify(get_session(), target=target, data=form.values())
-        except Refused as exc:
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             flash(f"Certification of {label} saved.", "success")
             return redirect(back)
     return form_page("admin/certification.html", form, label=label, back=back)

@@ -73,12 +73,10 @@ def accept_invitation(token: str):
         return render_template("auth/invitation_invalid.html", message=exc.errors[""]), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             invitations.accept_invitation(db, token=token, password=form.password.data,
                                           confirm=form.confirm.data, now=clock.now())
-        except Refused as exc:
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             flash("Your password is set. Sign in with it now.", "success")
             return redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200

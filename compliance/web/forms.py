@@ -1,10 +1,13 @@
 """HTML forms (Flask-WTF: CSRF on every one).
 
 The forms check only shape (present, a date, a number); the domain rules live in the input
-models and services, whose refusals `show_refusal` puts next to the offending field.
+models and services, whose refusals `show_refusal` puts next to the offending field; a view
+calls its service inside `with form.refusals():` and redirects when `form.refused` is None.
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,6 +23,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NoneOf, Optional
 
 from compliance import programs
+from compliance.db import get_session
 from compliance.models import CertificationStatus
 from compliance.services.errors import Refused
 
@@ -51,6 +55,19 @@ class ServiceForm(SafeForm):
     def values(self) -> dict:
         return {name: field.data for name, field in self._fields.items()
                 if name != "csrf_token"}
+
+    @contextmanager
+    def refusals(self) -> Iterator[None]:
+        """Run the service call in the block for this submission. A refusal rolls the
+        request's transaction back, so nothing half-done is left, and shows next to the
+        fields (the user's values stay); `refused` then holds it, else None."""
+        self.refused = None
+        try:
+            yield
+        except Refused as exc:
+            get_session().rollback()
+            self.refused = exc
+            self.show_refusal(exc)
 
     def show_refusal(self, refusal: Refused) -> None:
         """Attach each refusal message to its field, or to the form as a whole."""

@@ -80,13 +80,10 @@ def enrollment():
         abort(404)
     form = EnrollmentForm()
     if mine.course.enrollment_signature_id is None and form.validate_on_submit():
-        try:
+        with form.refusals():
             monthly.sign_enrollment(mine.db, course=mine.course, patient_user=mine.user,
                                     password=form.password.data, now=clock.now())
-        except Refused as exc:
-            mine.db.rollback()
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             flash("Your enrollment is signed.", "success")
             return redirect(url_for("patient.enrollment"))
     signature = signatures.find(mine.db, mine.course.enrollment_signature_id)
@@ -135,15 +132,12 @@ def attest():
         abort(404)
     form = _attestation_form(mine)
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             monthly.attest(mine.db, course=mine.course, patient_user=mine.user,
                            methods=form.methods.data if "methods" in form else [],
                            password=form.password.data,
                            now=clock.now())
-        except Refused as exc:
-            mine.db.rollback()
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             flash("Thank you: this month is signed. Your pharmacy can now fill your "
                   "prescription once everything else is ready.", "success")
             return redirect(url_for("patient.month"))

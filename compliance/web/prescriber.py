@@ -70,14 +70,12 @@ def home():
 def new_patient():
     form = PatientForm()
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             patient, token = patients.register_patient(
                 get_session(), prescriber=current_prescriber(), data=form.values(),
                 now=clock.now(), today=clock.today(),
                 invitation_days=current_app.config["INVITATION_VALID_DAYS"])
-        except Refused as exc:
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             return show_invitation(token, f"{patient.display_name} is enrolled with patient "
                                           f"ID {patient.program_patient_id}.")
     return form_page("prescriber/patient_new.html", form)
@@ -239,12 +237,9 @@ def act(patient_id: int, form_name: str, success: str, perform: Callable):
         abort(404)
     form = chart.bound_form(form_name, course, profile)
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             perform(db, course, form, profile)
-        except Refused as exc:
-            db.rollback()
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             flash(success, "success")
             return redirect(url_for("prescriber.patient", patient_id=profile.id))
     db.rollback()

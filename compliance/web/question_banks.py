@@ -63,13 +63,11 @@ def new():
         form.questions.data = json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS, indent=2)
     if form.validate_on_submit():
         program, category = form.target.data.split("/", 1)
-        try:
+        with form.refusals():
             bank = question_banks.create_version(
                 get_session(), program=program, category=category,
                 questions_json=form.questions.data, now=clock.now())
-        except Refused as exc:
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             flash(f"Version {bank.version} saved as a draft; activate it to put it in use.",
                   "success")
             return redirect(url_for("question_banks.show", bank_id=bank.id))

@@ -71,12 +71,10 @@ def request_rma():
     """Ask for an RMA; the decision, granted or not, is recorded and shown on its own page."""
     db, site, form = get_session(), current_pharmacy(), RmaRequestForm()
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             record = rma_requests.request_rma(db, pharmacy=site, data=form.values(),
                                               now=clock.now(), requested_by=current_user.id)
-        except Refused as exc:
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             flash("RMA issued." if record.decision == "authorized" else
                   "No RMA: see the reasons below.",
                   "success" if record.decision == "authorized" else "error")
@@ -123,17 +121,14 @@ def record_dispense():
     form = DispenseForm(max_days=max_days_supply(), rma_number=request.args.get("rma", "")[:20])
     status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             fill = rmas.record_dispense(db, pharmacy=site, data=form.values(), now=clock.now(),
                                         recorded_by=current_user.id)
-        except Refused as exc:
-            db.rollback()
-            form.show_refusal(exc)
-            status = status_of(exc)
-        else:
+        if form.refused is None:
             number = db.get(Rma, fill.authorization_id).rma_number
             flash(f"Dispense recorded under RMA {grouped(number)}.", "success")
             return redirect(url_for("pharmacist.rma", rma_number=number))
+        status = status_of(form.refused)
     return render_template("pharmacist/dispense.html", form=form), status
 
 
@@ -144,15 +139,12 @@ def reverse_rma(rma_number: str):
     issued, form = own_rma(site, rma_number), ReverseForm()
     status = 422
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             rmas.reverse(db, pharmacy=site, rma_number=issued.rma_number, now=clock.now())
-        except Refused as exc:
-            db.rollback()
-            form.show_refusal(exc)
-            status = status_of(exc)
-        else:
+        if form.refused is None:
             flash(f"RMA {grouped(issued.rma_number)} reversed.", "success")
             return redirect(url_for("pharmacist.rma", rma_number=issued.rma_number))
+        status = status_of(form.refused)
     return rma_page(own_rma(site, rma_number), status=status, reverse_form=form)
 
 

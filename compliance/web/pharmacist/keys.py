@@ -14,7 +14,6 @@ from compliance.auth import owned_or_404
 from compliance.db import get_session
 from compliance.models import ApiKey, Pharmacy, User
 from compliance.services import api_keys
-from compliance.services.errors import Refused
 from compliance.web.forms import ActionForm
 from compliance.web.forms_pharmacy import ApiKeyForm
 from compliance.web.pharmacist.site import current_pharmacy, is_responsible, pharmacist_only
@@ -32,13 +31,10 @@ def create_api_key():
     db, site = get_session(), responsible_pharmacy()
     form = ApiKeyForm()
     if form.validate_on_submit():
-        try:
+        with form.refusals():
             new = api_keys.create_key(db, pharmacy=site, name=form.name.data, now=clock.now(),
                                       created_by=current_user.id)
-        except Refused as exc:
-            db.rollback()
-            form.show_refusal(exc)
-        else:
+        if form.refused is None:
             return render_template("pharmacist/key_created.html", key=new.row,
                                    secret=new.secret)
     return keys_page(site, form, status=422)
