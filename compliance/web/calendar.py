@@ -1,7 +1,8 @@
 """The patient's dates: what to do now in plain words, and the same plan as a calendar file.
 
-Both read the planner (the rules core's "what is due and by when") and the course's state,
-so the home page, the calendar and the pharmacy's decision never disagree. Dates are shown
+Both read the course's view (`services.course_view`: the planner's "what is due and by
+when", today's decision and the course's state), so the home page, the calendar and the
+pharmacy's decision never disagree. Dates are shown
 in the program's zone (America/New_York for iPLEDGE), the zone its windows close in.
 """
 
@@ -11,14 +12,10 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from compliance.programs import program
-from compliance.services.facts import CourseRows
-from workflows.decision import evaluate_authorization
+from compliance.services.course_view import CourseView
 from workflows.findings import ReasonCode
 from workflows.machines import CourseState
-from workflows.planner import Plan, PlanItemKind, plan_course
-from workflows.programs import program_version_for
-from workflows.rules.common import category_kind
+from workflows.planner import PlanItemKind
 
 ZONE_WORDS = {"America/New_York": "Eastern", "America/Chicago": "Central",
               "America/Denver": "Mountain", "America/Los_Angeles": "Pacific"}
@@ -69,39 +66,24 @@ def signed_time(instant: datetime, zone: ZoneInfo) -> str:
     return f"{day}, {local.year} at {rest}"
 
 
-def plan_for(rows: CourseRows, now: datetime) -> Plan:
-    prog = program(rows.course.program)
-    return plan_course(rows.facts(), prog, now.astimezone(prog.zone).date())
-
-
-def needs_monthly_answers(rows: CourseRows, today: date) -> bool:
-    """Whether the program asks this patient to answer and attest each month."""
-    version = program_version_for(program(rows.course.program), today)
-    kind = category_kind(rows.facts(), version)
-    return kind in version.patient_attestation_categories.value
-
-
-def todos(rows: CourseRows, now: datetime) -> list[Todo]:
+def todos(view: CourseView) -> list[Todo]:
     """What the patient should do (or is waiting for) now, most pressing first."""
-    course, cycle = rows.course, rows.cycle
-    prog = program(course.program)
-    zone = prog.zone
+    course, cycle = view.rows.course, view.rows.cycle
+    zone = view.program.zone
     if course.state == CourseState.SUSPENDED:
         return [Todo("Your course is stopped because a pregnancy test was positive. Do not "
                      "take any more of this medicine and call your prescriber now.")]
     if course.state in (CourseState.COMPLETED, CourseState.WITHDRAWN):
         return [Todo("Your course has ended. Nothing more to do.")]
-    today = now.astimezone(prog.zone).date()
-    plan = plan_for(rows, now)
-    window = plan.get(PlanItemKind.DISPENSING_WINDOW)
+    plan, window = view.plan, view.window
     items: list[Todo] = []
     if course.enrollment_signature_id is None:
         items.append(Todo("Sign your enrollment", "patient.enrollment"))
     if course.counseled_on is None:
         items.append(Todo("Waiting for your prescriber to record your counseling", waiting=True))
     if (course.enrollment_signature_id is not None and course.last_dose_on is None
-            and needs_monthly_answers(rows, today)):
-        unmet = {f.code for f in evaluate_authorization(rows.facts(), prog, now).unmet}
+            and view.patient_answers_needed):
+        unmet = view.unmet
         if ReasonCode.PRESCRIBER_CONFIRMATION_MISSING in unmet or cycle is None \
                 or cycle.prescriber_confirmed_at is None:
             items.append(Todo("Waiting for your prescriber to confirm this month", waiting=True))
@@ -109,7 +91,7 @@ def todos(rows: CourseRows, now: datetime) -> list[Todo]:
             by = f" by {short_day(window.ends_on)}" if window and window.ends_on else ""
             items.append(Todo(f"Answer this month's questions{by}", "patient.month"))
         elif not unmet & PRESCRIBER_STEPS:
-            signed = cycle.patient_attested_at.astimezone(prog.zone)
+            signed = cycle.patient_attested_at.astimezone(zone)
             items.append(Todo(f"You answered this month's questions on {short_day(signed.date())}"
                               ". Nothing more to do this month.", waiting=True))
     for item in plan.items:
@@ -124,15 +106,14 @@ def todos(rows: CourseRows, now: datetime) -> list[Todo]:
     return items
 
 
-def ics(rows: CourseRows, now: datetime) -> bytes:
+def ics(view: CourseView) -> bytes:
     """The patient's upcoming plan items as an iCalendar file (RFC 5545), all-day events."""
-    prog = program(rows.course.program)
-    today = now.astimezone(prog.zone).date()
+    today, now = view.today, view.now
     calendar = Calendar()
     calendar.add("prodid", "-//REMS Compliance//Patient plan//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", "My treatment program")
-    for item in plan_for(rows, now).items:
+    for item in view.plan.items:
         if item.kind not in PATIENT_ITEMS:
             continue
         first = item.starts_on or item.ends_on
@@ -140,7 +121,7 @@ def ics(rows: CourseRows, now: datetime) -> bytes:
         if first is None or (last is not None and last < today):
             continue
         event = Event()
-        event.add("uid", f"course-{rows.course.id}-{item.kind}-{first.isoformat()}"
+        event.add("uid", f"course-{view.rows.course.id}-{item.kind}-{first.isoformat()}"
                          "@rems-compliance")
         event.add("dtstamp", now)
         event.add("dtstart", first)

@@ -15,16 +15,12 @@ from compliance import clock
 from compliance.db import get_session
 from compliance.models import CategoryChange, Course, PatientProfile, Signature
 from compliance.programs import DEFAULT_PROGRAM, method_choices, program
-from compliance.services import courses, patients
+from compliance.services import course_view, courses, patients
 from compliance.services.facts import load_rows
-from compliance.services.worklist import next_action, plain_day, short_label
+from compliance.services.worklist import plain_day, short_label
 from compliance.web import timeline
 from compliance.web.forms import ActionForm
 from compliance.web.forms_clinical import PATIENT_FORMS
-from workflows.decision import evaluate_authorization
-from workflows.facts import TestSetting
-from workflows.planner import PlanItemKind, plan_course
-from workflows.programs import CategoryKind, program_version_for
 
 
 def wording() -> dict:
@@ -67,18 +63,14 @@ def render(profile: PatientProfile, *, status: int = 200, **given_forms):
 
 def course_context(db, course: Course, profile: PatientProfile) -> dict:
     """What the page shows about a course, computed from one batched load of its rows."""
-    rows = load_rows(db, [course])[0]
-    facts, prog, now, today = rows.facts(), program(course.program), clock.now(), clock.today()
-    version = program_version_for(prog, today)
-    plan = plan_course(facts, prog, today)
-    decision = evaluate_authorization(facts, prog, now)
-    action = next_action(rows, now)
-    events = timeline.course_events(rows=rows, facts=facts, plan=plan, zone=prog.zone,
-                                    today=today, window_days=version.window_days.value)
-    kind = version.category(profile.category)
+    view = course_view.view_course(db, course, clock.now())
+    rows, version, today, action = view.rows, view.version, view.today, view.action
+    events = timeline.course_events(rows=rows, facts=view.facts, plan=view.plan,
+                                    zone=view.program.zone, today=today,
+                                    window_days=version.window_days.value)
     return {
-        "rows": rows, "version": version, "decision": decision, "plan": plan,
-        "window": plan.get(PlanItemKind.DISPENSING_WINDOW),
+        "rows": rows, "version": version, "decision": view.decision, "plan": view.plan,
+        "window": view.window,
         "action": action, "action_label": short_label(action.code, action.on, today),
         "events": events, "span": lambda e: timeline.span(e, today),
         "timeline_svg": timeline.render_svg(
@@ -88,12 +80,10 @@ def course_context(db, course: Course, profile: PatientProfile) -> dict:
             select(CategoryChange).where(CategoryChange.patient_id == profile.id)
             .order_by(CategoryChange.changed_at))),
         "method_labels": method_choices(course.program),
-        "home_testing_allowed": TestSetting.HOME in version.monthly_settings.value,
-        "monthly_confirmation_needed": kind is not None and kind.kind in
-        version.prescriber_confirmation_categories.value,
-        "patient_answers_needed": kind is not None and kind.kind in
-        version.patient_attestation_categories.value,
-        "can_get_pregnant": kind is not None and kind.kind is CategoryKind.CAN_GET_PREGNANT,
+        "home_testing_allowed": view.home_testing_allowed,
+        "monthly_confirmation_needed": view.monthly_confirmation_needed,
+        "patient_answers_needed": view.patient_answers_needed,
+        "can_get_pregnant": view.can_get_pregnant,
         "positive_test": next((t for t in rows.tests if t.result == "positive"), None),
     }
 

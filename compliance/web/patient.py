@@ -22,6 +22,7 @@ from compliance.models import (
 )
 from compliance.programs import method_choices, program
 from compliance.services import (
+    course_view,
     courses,
     monthly,
     patients,
@@ -30,7 +31,6 @@ from compliance.services import (
     worklist,
 )
 from compliance.services.errors import Refused
-from compliance.services.facts import load_rows
 from compliance.web import calendar
 from compliance.web.forms_patient import AttestationForm, EnrollmentForm, quiz_form
 from compliance.web.pages import form_page
@@ -40,7 +40,7 @@ patient_only = roles_required("patient")
 
 
 class Mine:
-    """The signed-in patient's profile, account, latest course and its rows."""
+    """The signed-in patient's profile, account, latest course and its view now."""
 
     def __init__(self):
         self.db = get_session()
@@ -50,7 +50,9 @@ class Mine:
             abort(404)
         self.user = self.db.get(User, self.patient.user_id)
         self.course = courses.course_of(self.db, self.patient)
-        self.rows = load_rows(self.db, [self.course])[0] if self.course else None
+        self.view = course_view.view_course(self.db, self.course, clock.now()) \
+            if self.course else None
+        self.rows = self.view.rows if self.view else None
         self.zone = program(self.patient.program).zone
 
     def signed_time(self, instant) -> str:
@@ -60,12 +62,12 @@ class Mine:
 @bp.get("/")
 @patient_only
 def home():
-    mine, now = Mine(), clock.now()
+    mine = Mine()
     patients.view_patient(mine.db, patient=mine.patient)
     prescriber = mine.db.execute(
         select(PrescriberProfile, User).join(User, User.id == PrescriberProfile.user_id)
         .where(PrescriberProfile.id == mine.patient.prescriber_id)).one()
-    todos = calendar.todos(mine.rows, now) if mine.rows else []
+    todos = calendar.todos(mine.view) if mine.view else []
     enrollment = signatures.find(mine.db, mine.course and mine.course.enrollment_signature_id)
     return render_template("patient/home.html", patient=mine.patient, prescriber=prescriber,
                            course=mine.course, todos=todos, enrollment=enrollment, mine=mine)
@@ -169,7 +171,7 @@ def calendar_file():
     mine = Mine()
     if mine.rows is None:
         abort(404)
-    body = calendar.ics(mine.rows, clock.now())
+    body = calendar.ics(mine.view)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": 'attachment; filename="my-program.ics"',
         "Cache-Control": "private, no-store"})
@@ -197,7 +199,7 @@ def _month_page(mine: Mine, *, outcome=None, attestation=None, show_quiz_errors=
     now = clock.now()
     today = now.astimezone(mine.zone).date()
     step, questions, quiz, bank = "done", [], None, _bank(mine)
-    if rows is None or not calendar.needs_monthly_answers(rows, today):
+    if rows is None or not mine.view.patient_answers_needed:
         step = "not_needed"
     elif mine.course.enrollment_signature_id is None:
         step = "sign_first"
@@ -212,8 +214,7 @@ def _month_page(mine: Mine, *, outcome=None, attestation=None, show_quiz_errors=
         quiz = quiz_form(questions)
         if show_quiz_errors:
             quiz.validate()
-    plan = calendar.plan_for(rows, now) if rows else None
-    window = plan.get(calendar.PlanItemKind.DISPENSING_WINDOW) if plan else None
+    window = mine.view.window if mine.view else None
     return render_template(
         "patient/month.html", step=step, questions=questions, quiz=quiz, outcome=outcome,
         attestation=attestation or _attestation_form(mine), cycle=cycle, mine=mine,
