@@ -9,7 +9,6 @@ from compliance.auth import get_or_404, roles_required
 from compliance.db import get_session
 from compliance.models import PatientProfile, PharmacistProfile, Pharmacy, PrescriberProfile, User
 from compliance.services import accounts, organisations
-from compliance.services.errors import Refused
 from compliance.web.forms import (
     ActionForm,
     CertificationForm,
@@ -125,14 +124,13 @@ def users():
 @bp.post("/users/<int:user_id>/<any(deactivate, reactivate):change>")
 @admin_only
 def set_user_active(user_id: int, change: str):
-    if ActionForm().validate_on_submit():
-        try:
+    form = ActionForm()
+    if form.validate_on_submit():
+        with form.refusals():
             user = accounts.set_active(get_session(), user_id=user_id,
                                        active=change == "reactivate",
                                        acting_user_id=current_user.id, now=clock.now())
-        except Refused as exc:
-            flash(exc.errors[""], "error")
-        else:
+        if form.refused is None:
             flash(f"{user.name} is now {'active' if user.is_active else 'deactivated'}.",
                   "success")
     return redirect(url_for("admin.users"))
@@ -142,15 +140,14 @@ def set_user_active(user_id: int, change: str):
 @admin_only
 def reissue_invitation(user_id: int):
     db = get_session()
-    user = get_or_404(db, User, user_id)
-    if not ActionForm().validate_on_submit():
+    user, form = get_or_404(db, User, user_id), ActionForm()
+    if not form.validate_on_submit():
         return redirect(url_for("admin.users"))
-    try:
+    with form.refusals():
         token = organisations.reissue_account_invitation(
             db, user=user, now=clock.now(),
             invitation_days=current_app.config["INVITATION_VALID_DAYS"])
-    except Refused as exc:
-        flash(exc.errors[""], "error")
+    if form.refused is not None:
         return redirect(url_for("admin.users"))
     return show_invitation(token, f"New activation link for {user.name}.")
 

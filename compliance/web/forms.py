@@ -1,14 +1,16 @@
 """HTML forms (Flask-WTF: CSRF on every one).
 
 The forms check only shape (present, a date, a number); the domain rules live in the input
-models and services, whose refusals `show_refusal` puts next to the offending field; a view
-calls its service inside `with form.refusals():` and redirects when `form.refused` is None.
+models and services. A view calls its service inside `with form.refusals():` and redirects
+when `form.refused` is None; a refusal is rolled back and shown next to the offending field
+(`ServiceForm`), or flashed where there is no field to show it by (`ActionForm`, a button).
 """
 
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -47,20 +49,16 @@ class SafeForm(FlaskForm):
         return valid
 
 
-class ServiceForm(SafeForm):
-    """A form whose values go to a service as a plain dict."""
+class Refusals:
+    """`with form.refusals():` around the service call a submission makes."""
 
-    form_errors_extra: list[str]
-
-    def values(self) -> dict:
-        return {name: field.data for name, field in self._fields.items()
-                if name != "csrf_token"}
+    refused: Refused | None = None
 
     @contextmanager
     def refusals(self) -> Iterator[None]:
-        """Run the service call in the block for this submission. A refusal rolls the
-        request's transaction back, so nothing half-done is left, and shows next to the
-        fields (the user's values stay); `refused` then holds it, else None."""
+        """Run the service call in the block. A refusal rolls the request's transaction
+        back, so nothing half-done is left, and is shown by `show_refusal` (the user's
+        values stay); `refused` then holds it, else None."""
         self.refused = None
         try:
             yield
@@ -68,6 +66,20 @@ class ServiceForm(SafeForm):
             get_session().rollback()
             self.refused = exc
             self.show_refusal(exc)
+
+    def show_refusal(self, refusal: Refused) -> None:
+        """With no field to show it by, the refusal is flashed for the next page."""
+        flash(str(refusal), "error")
+
+
+class ServiceForm(Refusals, SafeForm):
+    """A form whose values go to a service as a plain dict; a refusal shows by its fields."""
+
+    form_errors_extra: list[str]
+
+    def values(self) -> dict:
+        return {name: field.data for name, field in self._fields.items()
+                if name != "csrf_token"}
 
     def show_refusal(self, refusal: Refused) -> None:
         """Attach each refusal message to its field, or to the form as a whole."""
@@ -93,8 +105,9 @@ class LogoutForm(FlaskForm):
     """Logout is a POST with a CSRF token, so no other site can sign a user out."""
 
 
-class ActionForm(FlaskForm):
-    """A bare button (deactivate, re-issue a link): only the CSRF token travels."""
+class ActionForm(Refusals, FlaskForm):
+    """A bare button (deactivate, re-issue a link): only the CSRF token travels, and a
+    refusal is flashed on the page the view redirects to."""
 
 
 class SetPasswordForm(ServiceForm):

@@ -7,7 +7,7 @@ from wtforms import BooleanField, PasswordField, RadioField, SelectMultipleField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from compliance.web.forms import REQUIRED, ServiceForm
+from compliance.web.forms import REQUIRED, Refusals, ServiceForm
 
 SIGNATURE_HINT = "Your password again: this is your electronic signature."
 
@@ -45,7 +45,9 @@ def quiz_form(questions: list[dict], formdata=None) -> ServiceForm:
     """
 
     class QuizForm(ServiceForm):
-        pass
+        def show_refusal(self, refusal):
+            """The month page draws the questions anew, so a refusal is flashed."""
+            Refusals.show_refusal(self, refusal)
 
     for question in questions:
         setattr(QuizForm, question["id"], RadioField(

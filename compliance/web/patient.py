@@ -30,7 +30,6 @@ from compliance.services import (
     signatures,
     worklist,
 )
-from compliance.services.errors import Refused
 from compliance.web import calendar
 from compliance.web.forms_patient import AttestationForm, EnrollmentForm, quiz_form
 from compliance.web.pages import form_page
@@ -110,13 +109,10 @@ def answer_questions():
     form = quiz_form(bank.questions)
     if not form.validate_on_submit():
         return _month_page(mine, show_quiz_errors=True, status=422)
-    answers = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
-    try:
-        outcome = monthly.answer_quiz(mine.db, course=mine.course, answers=answers,
+    with form.refusals():
+        outcome = monthly.answer_quiz(mine.db, course=mine.course, answers=form.values(),
                                       now=clock.now())
-    except Refused as exc:
-        mine.db.rollback()
-        flash(str(exc), "error")
+    if form.refused is not None:
         return redirect(url_for("patient.month"))
     if outcome.passed:
         flash("All your answers are right. Now " + (

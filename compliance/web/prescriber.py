@@ -34,7 +34,6 @@ from compliance.services import (
     pregnancy_case,
     worklist,
 )
-from compliance.services.errors import Refused
 from compliance.web import chart
 from compliance.web.forms import ActionForm, PatientForm
 from compliance.web.pages import PER_PAGE, Page, form_page, parse_page, show_invitation
@@ -92,15 +91,14 @@ def patient(patient_id: int):
 @prescriber_only
 def reissue_invitation(patient_id: int):
     db = get_session()
-    profile = own_patient(patient_id)
-    if not ActionForm().validate_on_submit():
+    profile, form = own_patient(patient_id), ActionForm()
+    if not form.validate_on_submit():
         return redirect(url_for("prescriber.patient", patient_id=profile.id))
-    try:
+    with form.refusals():
         token = organisations.reissue_account_invitation(
             db, user=db.get(User, profile.user_id), now=clock.now(),
             invitation_days=current_app.config["INVITATION_VALID_DAYS"])
-    except Refused as exc:
-        flash(exc.errors[""], "error")
+    if form.refused is not None:
         return redirect(url_for("prescriber.patient", patient_id=profile.id))
     return show_invitation(token, f"New invitation link for {profile.display_name}.")
 

@@ -15,7 +15,6 @@ from compliance.db import get_session
 from compliance.models import QuestionBank
 from compliance.programs import category_choices
 from compliance.services import question_banks
-from compliance.services.errors import Refused
 from compliance.web.forms import REQUIRED, ActionForm, ServiceForm
 from compliance.web.pages import form_page
 
@@ -87,13 +86,11 @@ def show(bank_id: int):
 def activate(bank_id: int):
     db = get_session()
     bank = get_or_404(db, QuestionBank, bank_id)
-    if ActionForm().validate_on_submit():
-        try:
+    form = ActionForm()
+    if form.validate_on_submit():
+        with form.refusals():
             question_banks.activate(db, bank=bank, now=clock.now())
-        except Refused as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
+        if form.refused is None:
             flash(f"Version {bank.version} is now in use; the previous one is retired.",
                   "success")
     return redirect(url_for("question_banks.index"))
