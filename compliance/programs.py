@@ -4,9 +4,11 @@ The iPLEDGE 2026 go-live date comes from configuration (`IPLEDGE_2026_EFFECTIVE`
 moved date needs no code change.
 """
 
+from datetime import date
+
 from flask import Flask, current_app
 
-from workflows.programs import Program, load_programs
+from workflows.programs import Program, load_programs, program_version_for
 
 _EXTENSION = "compliance_programs"
 DEFAULT_PROGRAM = "ipledge"
@@ -42,3 +44,9 @@ def method_choices(code: str = DEFAULT_PROGRAM) -> dict[str, str]:
     if newest.abstinence_allowed.value:
         codes = (*codes, "abstinence")
     return {c: c.replace("_", " ").capitalize() for c in dict.fromkeys(codes)}
+
+
+def max_days_supply(code: str, day: date) -> int:
+    """The days' supply one fill may hold under the program's version in force on `day`
+    (30 for iPLEDGE, 28 for the lenalidomide class)."""
+    return program_version_for(program(code), day).max_days_supply.value

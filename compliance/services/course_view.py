@@ -3,7 +3,9 @@ what its category asks of each person.
 
 Computed once per page from the read model (`facts.load_rows`), so no view builds facts or
 calls the rules itself, and the prescriber's chart, the patient's home, the calendar file
-and the worklist say the same thing as the pharmacy's decision.
+and the worklist say the same thing as the pharmacy's decision. The plan's types are
+re-exported for the pages that word it, so the web layer never imports the rules core's
+decision, planner or rules modules.
 """
 
 from dataclasses import dataclass
@@ -25,6 +27,9 @@ from workflows.programs import (
     ProgramVersion,
     program_version_for,
 )
+
+__all__ = ["CourseRows", "CourseView", "Plan", "PlanItem", "PlanItemKind", "course_rows",
+           "view_course", "view_of"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,13 @@ class CourseView:
 
 def view_course(db: Session, course: Course, now: datetime) -> CourseView:
     """The course's view now: one batched load, one decision, one plan."""
-    return view_of(load_rows(db, [course])[0], now)
+    return view_of(course_rows(db, course), now)
+
+
+def course_rows(db: Session, course: Course) -> CourseRows:
+    """The course's rows alone (methods, tests, fills...), for a form that lists its entries
+    before anything is decided."""
+    return load_rows(db, [course])[0]
 
 
 def view_of(rows: CourseRows, now: datetime) -> CourseView:

@@ -12,10 +12,9 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from compliance.services.course_view import CourseView
+from compliance.services.course_view import CourseView, PlanItemKind
 from workflows.findings import ReasonCode
 from workflows.machines import CourseState
-from workflows.planner import PlanItemKind
 
 ZONE_WORDS = {"America/New_York": "Eastern", "America/Chicago": "Central",
               "America/Denver": "Mountain", "America/Los_Angeles": "Pacific"}

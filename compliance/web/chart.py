@@ -1,7 +1,7 @@
 """The prescriber's patient page as data: the course, what blocks it, and a form per step.
 
-`render` reads everything once (the course's rows in one batched load), asks the rules core
-for the decision and the plan, builds the timeline, and writes the audit event of the read
+`render` asks `services.course_view` for the course once (its rows, today's decision and
+plan), builds the timeline and the forms from that, and writes the audit event of the read
 (`patients.view_patient`). The POST routes hand in their bound form, which replaces the
 empty one so the refused values and messages show where the prescriber typed them.
 """
@@ -16,7 +16,7 @@ from compliance.db import get_session
 from compliance.models import CategoryChange, Course, PatientProfile, Signature
 from compliance.programs import DEFAULT_PROGRAM, method_choices, program
 from compliance.services import course_view, courses, patients
-from compliance.services.facts import load_rows
+from compliance.services.course_view import CourseRows
 from compliance.services.worklist import plain_day, short_label
 from compliance.web import timeline
 from compliance.web.forms import ActionForm
@@ -30,18 +30,22 @@ def wording() -> dict:
             "instant": lambda t: timeline.plain_instant(t, zone, today) if t else ""}
 
 
-def bound_form(name: str, course: Course, patient: PatientProfile, *, bound: bool = True):
-    """The named form of the patient page, bound to the request or shown empty."""
+def bound_form(name: str, course: Course, patient: PatientProfile, *, bound: bool = True,
+               rows: CourseRows | None = None):
+    """The named form of the patient page, bound to the request or shown empty; the forms
+    that list the course's entries read its `rows` (loaded here if not given)."""
     form_class, prefix = PATIENT_FORMS[name]
     kwargs: dict = {"prefix": prefix}
     if not bound:
         kwargs["formdata"] = None
     if name in ("method_form", "change_form", "category_form"):
         kwargs["program"] = course.program
+    if name in ("change_form", "stop_form", "error_form") and rows is None:
+        rows = course_view.course_rows(get_session(), course)
     if name in ("change_form", "stop_form"):
-        kwargs["current"] = _methods_in_use(course)
+        kwargs["current"] = _methods_in_use(course, rows)
     if name == "error_form":
-        kwargs["entries"] = _correctable(course)
+        kwargs["entries"] = _correctable(course, rows)
     return form_class(**kwargs)
 
 
@@ -50,10 +54,12 @@ def render(profile: PatientProfile, *, status: int = 200, **given_forms):
     db = get_session()
     account = patients.view_patient(db, patient=profile)
     course = courses.course_of(db, profile)
-    context = course_context(db, course, profile) if course is not None else {}
-    forms = {}
+    context, forms = {}, {}
     if course is not None:
-        forms = {name: given_forms.get(name) or bound_form(name, course, profile, bound=False)
+        view = course_view.view_course(db, course, clock.now())
+        context = course_context(db, view, profile)
+        forms = {name: given_forms.get(name)
+                 or bound_form(name, course, profile, bound=False, rows=view.rows)
                  for name in PATIENT_FORMS}
         _defaults(forms, course, context)
     html = render_template("prescriber/patient.html", patient=profile, account=account,
@@ -61,10 +67,10 @@ def render(profile: PatientProfile, *, status: int = 200, **given_forms):
     return html, status
 
 
-def course_context(db, course: Course, profile: PatientProfile) -> dict:
-    """What the page shows about a course, computed from one batched load of its rows."""
-    view = course_view.view_course(db, course, clock.now())
-    rows, version, today, action = view.rows, view.version, view.today, view.action
+def course_context(db, view: course_view.CourseView, profile: PatientProfile) -> dict:
+    """What the page shows about the course of its view."""
+    course, rows, version, today = view.rows.course, view.rows, view.version, view.today
+    action = view.action
     events = timeline.course_events(rows=rows, facts=view.facts, plan=view.plan,
                                     zone=view.program.zone, today=today,
                                     window_days=version.window_days.value)
@@ -98,18 +104,16 @@ def _signatures(db, course: Course, cycle) -> dict:
     return {name: found.get(i) for name, i in ids.items()}
 
 
-def _methods_in_use(course: Course) -> dict[int, str]:
+def _methods_in_use(course: Course, rows: CourseRows) -> dict[int, str]:
     labels = method_choices(course.program)
-    rows = load_rows(get_session(), [course])[0]
     return {m.id: f"{labels.get(m.method, m.method)} (since {plain_day(m.started_on)})"
             for m in rows.methods if m.stopped_on is None and m.in_error_at is None}
 
 
-def _correctable(course: Course) -> dict[str, str]:
+def _correctable(course: Course, rows: CourseRows) -> dict[str, str]:
     """Entries that may be marked in error: "test-3" or "method-2" to a label (a positive
     result is never one: a new negative test and a signed statement resume the course)."""
     labels = method_choices(course.program)
-    rows = load_rows(get_session(), [course])[0]
     tests = {f"test-{t.id}": f"Test: {t.kind.replace('_', ' ')} of {plain_day(t.specimen_on)}, "
              f"{t.result}" for t in rows.tests
              if t.in_error_at is None and t.result != "positive"}

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
+from compliance.services.course_view import Plan, PlanItemKind
 from compliance.services.worklist import plain_day
 from workflows.facts import CourseFacts, TestResult
-from workflows.planner import Plan, PlanItemKind
 
 ROW, TOP, WIDTH = 38, 16, 360
 SPINE_X, LABEL_X, DATE_X = 104, 118, 6
@@ -56,7 +56,7 @@ def span(event: Event, today: date | None = None) -> str:
 
 def course_events(*, rows, facts: CourseFacts, plan: Plan, zone: ZoneInfo, today: date,
                   window_days: int | None) -> list[Event]:
-    """Every dated event of a course (rows from `services.facts.load_rows`), oldest first."""
+    """Every dated event of a course (its `services.course_view`), oldest first."""
     course, events = rows.course, []
     events.append(Event(course.enrolled_at.astimezone(zone).date(), "milestone", "Enrolled"))
     if course.counseled_on:

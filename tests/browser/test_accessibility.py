@@ -147,7 +147,7 @@ def world(app, db, factory) -> World:
     with app.app_context():  # the services audit, which needs the app's key
         token = organisations.reissue_account_invitation(
             db, user=db.get(User, invitee.user_id), now=now, invitation_days=7)
-        worklist.refresh(db, courses.open_course(db, patient=cast.patient, now=now), now)
+        worklist.refresh(db, courses.course_of(db, cast.patient), now)
         db.commit()
         bank = question_banks.create_version(
             db, program="ipledge", category="can_get_pregnant", now=now,

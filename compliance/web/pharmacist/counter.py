@@ -25,7 +25,8 @@ from compliance.models import (
     RmaRequest,
     User,
 )
-from compliance.programs import DEFAULT_PROGRAM, program
+from compliance.programs import DEFAULT_PROGRAM
+from compliance.programs import max_days_supply as max_days_in_force
 from compliance.services import eligibility, rma_requests
 from compliance.services import rma as rmas
 from compliance.services.cycles import VOIDED_REASON
@@ -39,7 +40,6 @@ from compliance.web.forms_pharmacy import (
 from compliance.web.pages import form_page
 from compliance.web.pharmacist.site import current_pharmacy, grouped, pharmacist_only
 from workflows.pharmacy_reasons import PharmacyCode
-from workflows.programs import program_version_for
 
 NO_MATCH = "No patient matches this ID and date of birth."
 ID_TYPO = ("This patient ID is not valid: one character is mistyped (its check character "
@@ -218,9 +218,8 @@ def own_rma(site: Pharmacy, rma_number: str) -> Rma:
 
 
 def max_days_supply(code: str = DEFAULT_PROGRAM) -> int:
-    """The days' supply limit of the program's version in force today (30 for iPLEDGE, 28
-    for the lenalidomide class)."""
-    return program_version_for(program(code), clock.today(code)).max_days_supply.value
+    """The days' supply limit of the program's version in force today, in its zone."""
+    return max_days_in_force(code, clock.today(code))
 
 
 def status_of(refusal: Refused) -> int:
