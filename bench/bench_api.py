@@ -31,7 +31,7 @@ every PostgreSQL commit waits for one flush, so a fixed-rate p99 cannot beat the
 tail. When both the RMA requests and the floor miss the p99 target, the summary says so.
 
 N is the production setting the README gives, two sync workers per core: a sync worker
-holds its request through every round trip to the database, so with one worker per core a
+holds its request through every query to the database, so with one worker per core a
 core idles while its worker waits. `--workers` sets another N (at least 2).
 
 Prints a summary with the targets (RMA/floor throughput ratio >= 0.45 on PostgreSQL; p99 <= 20 ms at

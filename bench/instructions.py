@@ -1,6 +1,6 @@
 """Instructions per request, counted by valgrind: a figure a noisy shared host cannot move.
 
-Throughput on a shared machine drifts with the neighbours (the README's figures say by how
+Throughput on a shared machine drifts with the neighbours (bench/README.md says by how
 much); instruction counts do not. For the RMA request and for the floor (bench/floor_app.py),
 this seeds a database once, then runs the app in-process under `valgrind --tool=callgrind`
 twice, for N and 3N requests (each run on a fresh copy of the seeded database, after the
