@@ -2,7 +2,7 @@
 
 Pages, the API, the worklist and the command line all read a course here. Loading is
 batched by course (one query per kind of row), so a page showing fifty patients costs the
-same seven queries as one patient does.
+same five queries as one patient does.
 """
 
 from collections import defaultdict
@@ -95,16 +95,18 @@ _METHODS = _by_ids(ContraceptionMethod, ContraceptionMethod.course_id,
 _TESTS = _by_ids(PregnancyTest, PregnancyTest.course_id, PregnancyTest.specimen_on,
                  PregnancyTest.id)
 _DISPENSES = _by_ids(Dispense, Dispense.course_id, Dispense.dispensed_on, Dispense.id)
-# The latest month of each course: numbered in order of opening, as ids are given.
-_LATEST_CYCLES = select(Cycle).where(Cycle.id.in_(
-    select(func.max(Cycle.id)).where(Cycle.course_id.in_(bindparam("ids", expanding=True)))
-    .group_by(Cycle.course_id)))
-_LOCKED_LATEST_CYCLES = _LATEST_CYCLES.with_for_update()
-_CYCLE_RMAS = _by_ids(Rma, Rma.cycle_id, Rma.id)
+# The latest month of each course (numbered in order of opening, as ids are given), with
+# its RMAs: one row per RMA, or one with none.
+_LATEST_CYCLES = (select(Cycle, Rma).outerjoin(Rma, Rma.cycle_id == Cycle.id)
+                  .where(Cycle.id.in_(select(func.max(Cycle.id))
+                                      .where(Cycle.course_id.in_(bindparam("ids", expanding=True)))
+                                      .group_by(Cycle.course_id)))
+                  .order_by(Rma.id))
+_LOCKED_LATEST_CYCLES = _LATEST_CYCLES.with_for_update(of=Cycle)
 
 
 def load_rows(db: Session, courses: list[Course], *, lock: bool = False) -> list[CourseRows]:
-    """The rows of each course, in the order given, with six queries in all; `lock` locks
+    """The rows of each course, in the order given, with five queries in all; `lock` locks
     each course's latest month as it is read, until the caller commits."""
     ids = [c.id for c in courses]
     if not ids:
@@ -122,12 +124,13 @@ def load_rows(db: Session, courses: list[Course], *, lock: bool = False) -> list
         tests[test.course_id].append(test)
     for dispense in rows_of(_DISPENSES, ids):
         dispenses[dispense.course_id].append(dispense)
-    latest = db.scalars(_LOCKED_LATEST_CYCLES if lock else _LATEST_CYCLES, {"ids": ids},
+    latest = db.execute(_LOCKED_LATEST_CYCLES if lock else _LATEST_CYCLES, {"ids": ids},
                         execution_options={"populate_existing": lock})  # as locked, if so
-    cycles = {cycle.course_id: cycle for cycle in latest}
-    open_cycles = {c.id for c in cycles.values() if current_cycle(c) is not None}
-    for rma in rows_of(_CYCLE_RMAS, open_cycles) if open_cycles else ():
-        rmas[rma.cycle_id].append(rma)
+    cycles = {}
+    for cycle, rma in latest:
+        cycles[cycle.course_id] = cycle
+        if rma is not None:
+            rmas[cycle.id].append(rma)
     rows = []
     for c in courses:
         cycle = current_cycle(cycles.get(c.id))
@@ -138,13 +141,17 @@ def load_rows(db: Session, courses: list[Course], *, lock: bool = False) -> list
     return rows
 
 
-_LOCK_COURSE = (update(Course).where(Course.patient_id == bindparam("of_patient"))
-                .values(version=Course.version + 1).returning(Course))
+_LOCK_ON_CARD = (update(Course)
+                 .where(Course.patient_id == PatientProfile.id,
+                        PatientProfile.program_patient_id == bindparam("card_id"),
+                        PatientProfile.date_of_birth == bindparam("born"))
+                 .values(version=Course.version + 1).returning(Course))
 
 
-def load_locked(db: Session, patient: PatientProfile) -> CourseRows | None:
-    """The rows of the patient's course for a decision that will change it, locked until the
-    caller commits; None if the patient has no course.
+def load_locked(db: Session, card_id: str, born: date) -> CourseRows | None:
+    """The rows of the course of the patient with this program ID and date of birth, for a
+    decision that will change it, locked until the caller commits; None if no patient
+    matches both (or the patient has no course).
 
     The course's version is raised before its rows are read, which takes the row's write
     lock (on SQLite, the database's), and the month in progress is locked as it is read: a
@@ -152,8 +159,9 @@ def load_locked(db: Session, patient: PatientProfile) -> CourseRows | None:
     it committed, and holds off the next one (a positive test, a fill, a monthly step) until
     the decision is written.
     """
-    course = db.scalars(_LOCK_COURSE, {"of_patient": patient.id},
-                        execution_options={"populate_existing": True}).one_or_none()
+    course = db.scalars(_LOCK_ON_CARD, {"card_id": card_id, "born": born},
+                        execution_options={"populate_existing": True,
+                                           "synchronize_session": False}).one_or_none()
     if course is None:
         return None
     return load_rows(db, [course], lock=True)[0]

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.identifiers import new_rma_number
+from compliance.identifiers import new_rma_number, normalise_program_patient_id
 from compliance.models import Cycle, PatientProfile, Pharmacy, Rma, RmaRequest, RmaStatus
 from compliance.models.inputs import RmaAsk
 from compliance.programs import program
-from compliance.services import facts, patients, worklist
+from compliance.services import facts, worklist
 from compliance.services.errors import validated
 from compliance.services.facts import CourseRows, pharmacy_certification
 from compliance.services.retries import in_retried_transaction
@@ -92,13 +92,13 @@ def _decide(db: Session, pharmacy: Pharmacy, ask: RmaAsk, now: datetime,
             requested_by: int | None) -> RecordedRequest:
     request = RmaRequest(id=str(uuid4()), pharmacy_id=pharmacy.id, requested_by_id=requested_by,
                          requested_at=now, decision="denied", request=ask.model_dump(mode="json"))
-    patient = patients.on_card(db, ask.patient_id, ask.patient_date_of_birth)
-    rows = patient and facts.load_locked(db, patient)
+    card_id = normalise_program_patient_id(ask.patient_id or "")
+    rows = card_id and facts.load_locked(db, card_id, ask.patient_date_of_birth)
     if not rows:
         return _save(db, request, [_reason(
             "PATIENT_NOT_FOUND", Actor.PHARMACY, "No patient matches this patient ID and date "
             "of birth; check both with the patient's program card.")])
-    request.patient_id = patient.id
+    request.patient_id = rows.patient.id
     if rows.prescriber.npi != ask.prescriber_npi:
         return _save(db, request, [_reason(
             "PRESCRIBER_MISMATCH", Actor.PHARMACY, "This NPI is not the prescriber of record "
