@@ -23,8 +23,10 @@ migrate: install
 demo: migrate
 	$(DEV) $(FLASK) demo load
 
+# The web server and one worker (email, periodic jobs) together; stopping one stops both.
 run: demo
 	@$(DEV) $(FLASK) demo logins
+	@$(DEV) $(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: install

@@ -199,6 +199,7 @@ def bench_database(label: str, url: str, work: Path, args: argparse.Namespace) -
           flush=True)
     bodies = (work / "bodies.jsonl").read_text().splitlines()
     env = os.environ | {"COMPLIANCE_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
+                        "PUBLIC_URL": "https://rems.example.org",
                         "DATABASE_URL": url}
     with ExitStack() as stack:
         api = Server(f"{label} service", "wsgi:app", env, ROOT, work / "service.log",

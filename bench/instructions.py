@@ -111,6 +111,7 @@ def _serve(what: str, url: str, count: int, work: Path) -> None:
         from compliance import create_app
 
         app = create_app({"ENV_NAME": "production", "SECRET_KEY": "instructions-" + "x" * 32,
+                          "PUBLIC_URL": "https://rems.example.org",
                           "DATABASE_URL": url})
         bodies = (work / "bodies.jsonl").read_text().splitlines()
         requests = [("/api/v1/rma-requests", body.encode()) for body in bodies]

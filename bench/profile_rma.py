@@ -37,6 +37,7 @@ def profile(url: str, requests: int, patients: int, folder: Path) -> None:
     engine.dispose()
     seed.seed(url, patients, folder)
     app = create_app({"ENV_NAME": "production", "SECRET_KEY": "profile-" + "x" * 32,
+                      "PUBLIC_URL": "https://rems.example.org",
                       "DATABASE_URL": url})
     bodies = [json.loads(b) for b in (folder / "bodies.jsonl").read_text().splitlines()]
     headers = {"Authorization": f"Bearer {(folder / 'api_key.txt').read_text().strip()}"}

@@ -35,12 +35,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from compliance import api, cli, db, programs, web
+    from compliance import api, cli, db, mailer, programs, web
     from compliance.extensions import csrf, login_manager
     from compliance.security import headers
 
     headers.init_app(app)  # first: even a CSRF refusal carries a request id
     db.init_app(app)
+    mailer.init_app(app)
     programs.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -16,7 +16,7 @@ from functools import wraps
 from flask import abort, current_app, g
 from flask import session as cookie
 from flask_login import UserMixin, current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from compliance.db import get_session
@@ -84,6 +84,17 @@ def end_session(db: Session, *, reason: str, now: datetime) -> None:
         db.add(current_user.server_session)
     logout_user()
     cookie.clear()
+
+
+def end_sessions(db: Session, *, user_id: int, reason: str, now: datetime,
+                 keep: UserSession | None = None) -> None:
+    """End every open session of the account (but `keep`): after a deactivation or a new
+    password, a cookie copied earlier is worthless."""
+    query = update(UserSession).where(UserSession.user_id == user_id,
+                                      UserSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
+    db.execute(query.values(ended_at=now, ended_reason=reason))
 
 
 @login_manager.user_loader

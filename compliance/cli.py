@@ -1,8 +1,9 @@
-"""`flask` commands for operators: migrations, demo data, housekeeping, the audit chain."""
+"""`flask` commands for operators: migrations, demo data, housekeeping, the audit chain and
+the worker."""
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from compliance import clock
@@ -16,6 +17,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(maintenance_group)
     app.cli.add_command(api_keys_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(worker_command)
 
 
 @click.group("db", cls=AppGroup, help="Database schema (Alembic migrations).")
@@ -113,6 +115,24 @@ def expire_rmas() -> None:
     with Session(get_engine(), expire_on_commit=False) as db:
         count = rma.expire_overdue(db, now=clock.now())
     click.echo(f"Expired {count} unused RMAs past their DNDPA date.")
+
+
+@click.command("worker", help="Deliver the email outbox and run the periodic jobs (expire "
+                              "RMAs, refresh the worklist, seal the audit log, prune).")
+@click.option("--once", is_flag=True, help="One pass, then exit (for a cron job or a test).")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    from compliance import worker
+
+    app = current_app._get_current_object()
+    if once:
+        jobs, sent = worker.one_pass(app)
+        click.echo(f"Ran {len(jobs)} due jobs; sent {sent} messages.")
+        return
+    folder = app.config["MAIL_FOLDER"]
+    folder = "" if app.config["MAIL_SERVER"] else f"; mail is written to {folder}"
+    click.echo(f"Worker started (a pass every {app.config['WORKER_POLL_SECONDS']} s{folder}).")
+    worker.run_forever(app)
 
 
 @click.group("audit", cls=AppGroup, help="The audit log's hash chain.")

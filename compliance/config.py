@@ -58,7 +58,46 @@ def load_config(
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "PUBLIC_URL": _public_url(mode, env, overrides.get("PUBLIC_URL")),
+        **_mail(read, env, instance_path),
     } | overrides
+
+
+def _mail(read: "_Reader", env, instance_path: Path) -> dict:
+    """Outgoing email, configured the Flask way. Without `MAIL_SERVER` messages are written
+    to `MAIL_FOLDER` instead of being sent."""
+    sender = env.get("MAIL_DEFAULT_SENDER", "REMS compliance <no-reply@localhost>")
+    return {
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": read.positive_int("MAIL_PORT", 587 if env.get("MAIL_USE_TLS") else 25),
+        "MAIL_USE_TLS": read.flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": read.flag("MAIL_USE_SSL"),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": sender,
+        "MAIL_TIMEOUT": read.positive_int("MAIL_TIMEOUT_SECONDS", 10),
+        "MAIL_BACKEND": "smtp",
+        "MAIL_FOLDER": env.get("MAIL_FOLDER", str(instance_path / "mail")),
+        "MAIL_MESSAGE_ID_DOMAIN": sender.rpartition("@")[2].strip(" >") or "localhost",
+        "OUTBOX_LEASE_SECONDS": read.positive_int("OUTBOX_LEASE_SECONDS", 120),
+        "WORKER_POLL_SECONDS": read.positive_int("WORKER_POLL_SECONDS", 5),
+        "PROGRAM_CONTACT": env.get("PROGRAM_CONTACT",
+                                   "your program administrator"),
+    }
+
+
+def _public_url(mode: str, env, given: str | None) -> str:
+    """The address people reach the service at, for the links in emails. Production must
+    say it: a link built from a request's Host header could point anywhere."""
+    url = (given or env.get("PUBLIC_URL", "")).strip()
+    if url:
+        if not url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"PUBLIC_URL must start with https://, not {url!r}")
+        return url.rstrip("/")
+    if mode == "production":
+        raise ConfigurationError("PUBLIC_URL is not set: production refuses to start without "
+                                 "the address its emails link to (e.g. https://rems.example.org)")
+    return "http://127.0.0.1:5000"
 
 
 def _derived_key(secret_key: str, purpose: str) -> str:
@@ -103,6 +142,12 @@ class _Reader:
         if value < minimum:
             raise ConfigurationError(f"{name} must be at least {minimum}, not {value}")
         return value
+
+    def flag(self, name: str) -> bool:
+        raw = self.env.get(name, "").strip().lower()
+        if raw not in ("", "0", "1", "true", "false", "yes", "no"):
+            raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+        return raw in ("1", "true", "yes")
 
     def date(self, name: str, default: str) -> date:
         raw = self.env.get(name, default)

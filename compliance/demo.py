@@ -212,7 +212,8 @@ class _Loader:
                   "category_reason": "Has reproductive potential." if spec.category ==
                   GETS_PREGNANT else "Assigned male at birth."})
         user = invitations.accept_invitation(self.db, token=token, password=DEMO_PASSWORD,
-                                             confirm=DEMO_PASSWORD, now=start)
+                                             confirm=DEMO_PASSWORD, now=start,
+                                             date_of_birth=profile.date_of_birth)
         course = courses.course_of(self.db, profile)
         monthly.sign_enrollment(self.db, course=course, patient_user=user,
                                 password=DEMO_PASSWORD, now=start)

@@ -150,6 +150,8 @@ def app(database_url, tmp_path):
         "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": database_url,
         "SERVER_NAME": "localhost",
+        "PUBLIC_URL": "http://localhost",
+        "MAIL_FOLDER": str(tmp_path / "mail"),
     })
     application.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     yield application

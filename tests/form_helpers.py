@@ -6,11 +6,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+
+from sqlalchemy import select
 
 from compliance.auth import hash_token
 from compliance.identifiers import npi_with_check_digit
-from compliance.models import UserSession
+from compliance.models import OutboxMessage, UserSession
 from compliance.models.types import utcnow
 from tests.conftest import PASSWORD
 
@@ -167,10 +168,15 @@ def fast_sign_in(client, db, user) -> None:
         cookie["_fresh"] = True
 
 
-def invitation_path(html: str) -> str:
-    """The path of the activation link shown on an invitation page."""
-    match = re.search(r'id="invitation-link"[^>]*value="([^"]+)"', html)
-    assert match, "no activation link on the page"
-    path = urlsplit(match.group(1)).path
-    assert path.startswith("/invitations/")
-    return path
+LINK_PATHS = {"activation": "/invitations/{token}", "reset": "/password/reset/{token}"}
+
+
+def emailed_path(db, address: str, kind: str = "activation") -> str:
+    """The path of the link in the newest email of `kind` written to `address`, waiting in
+    the outbox (no worker runs here; tests/test_mail_delivery.py reads real emails)."""
+    db.rollback()  # read what the requests committed
+    message = db.scalars(select(OutboxMessage).where(
+        OutboxMessage.to_address == address, OutboxMessage.kind == kind)
+        .order_by(OutboxMessage.id.desc())).first()
+    assert message is not None and message.context, f"no unsent {kind} email to {address}"
+    return LINK_PATHS[kind].format(token=message.context["token"])

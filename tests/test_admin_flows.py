@@ -12,8 +12,8 @@ from tests.conftest import post_form, sign_in
 from tests.form_helpers import (
     NEW_PASSWORD,
     VALID,
+    emailed_path,
     fast_sign_in,
-    invitation_path,
 )
 
 ADMIN_EMAIL = "admin@example.com"
@@ -33,25 +33,29 @@ def submit(client, url: str, data: dict, **kwargs):
     return post_form(client, url, data, **kwargs)
 
 
-def activate(app, link: str, password: str = NEW_PASSWORD):
-    """The invited person opens their link in their own browser and chooses a password."""
+def activate(app, link: str, password: str = NEW_PASSWORD, **asked):
+    """The invited person opens their link in their own browser and chooses a password
+    (a patient also gives the date of birth: `asked`)."""
     browser = app.test_client()
     page = browser.get(link)
     assert page.status_code == 200
-    done = submit(browser, link, {"password": password, "confirm": password},
+    done = submit(browser, link, {"password": password, "confirm": password, **asked},
                   follow_redirects=True)
     assert done.status_code == 200
     assert "Your password is set" in done.text
     return browser
 
 
-def test_admin_registers_a_prescriber_who_activates_and_signs_in(app, admin):
-    """Does a new prescriber get a one-time link, set a password and reach their home?"""
-    response = submit(admin, "/admin/prescribers/new", VALID["prescriber"])
+def test_admin_registers_a_prescriber_who_activates_and_signs_in(app, admin, db):
+    """Does a new prescriber get a one-time link by email (never on the admin's page), set a
+    password and reach their home?"""
+    response = submit(admin, "/admin/prescribers/new", VALID["prescriber"],
+                      follow_redirects=True)
     assert response.status_code == 200
     assert "Prescriber Dr. Jane Doe registered." in response.text
-    assert "It works once" in response.text
-    link = invitation_path(response.text)
+    assert f"emailed to {VALID['prescriber']['email']}; it works once" in response.text
+    link = emailed_path(db, VALID["prescriber"]["email"])
+    assert link not in response.text
     listing = admin.get("/admin/prescribers")
     assert "Dr. Jane Doe" in listing.text
     assert "pending" in listing.text
@@ -81,10 +85,11 @@ def test_admin_sets_up_a_certified_pharmacy_with_two_pharmacists(app, admin, db)
     for name, email, responsible in [("Jordan Lee", "jordan.lee@example.com", "y"),
                                      ("Sam Diaz", "sam.diaz@example.com", "")]:
         added = submit(admin, f"/admin/pharmacies/{site_id}",
-                       {"name": name, "email": email, "responsible": responsible})
+                       {"name": name, "email": email, "responsible": responsible},
+                       follow_redirects=True)
         assert added.status_code == 200
         assert f"Pharmacist {name} added to Corner Pharmacy." in added.text
-        links[email] = invitation_path(added.text)
+        links[email] = emailed_path(db, email)
     staff_page = admin.get(f"/admin/pharmacies/{site_id}").text
     assert re.search(r"Jordan Lee \(jordan.lee@example.com\)\s*<span class=\"badge\">"
                      r"responsible pharmacist", staff_page)
@@ -113,7 +118,11 @@ def test_deactivated_account_cannot_sign_in_until_reactivated(app, admin, factor
     assert "This account has been deactivated." in kicked.text
     refused = sign_in(app.test_client(), "dr.gone@example.com")
     assert refused.status_code == 422
-    assert "The email or password is not right." in refused.text
+    assert "This account is deactivated" in refused.text  # told, with the right password
+    assert "contact your program administrator" in refused.text
+    wrong = sign_in(app.test_client(), "dr.gone@example.com", "not the password at all")
+    assert "The email or password is not right." in wrong.text
+    assert "deactivated" not in wrong.text  # nobody else learns the account's state
     on = submit(admin, f"/admin/users/{person.user_id}/reactivate", {},
                 token_from="/admin/users", follow_redirects=True)
     assert "is now active" in on.text
@@ -135,14 +144,16 @@ def test_admin_cannot_deactivate_themself(admin, db):
 
 def test_new_activation_link_cancels_the_earlier_one(app, admin, db):
     """For an account not yet activated, does a new link make the earlier link useless?"""
-    first = submit(admin, "/admin/prescribers/new", VALID["prescriber"])
-    earlier = invitation_path(first.text)
+    submit(admin, "/admin/prescribers/new", VALID["prescriber"])
+    earlier = emailed_path(db, VALID["prescriber"]["email"])
     user = db.scalar(select(User).where(User.email == VALID["prescriber"]["email"]))
     assert "New activation link" in admin.get("/admin/users").text
-    again = submit(admin, f"/admin/users/{user.id}/invitation", {}, token_from="/admin/users")
+    again = submit(admin, f"/admin/users/{user.id}/invitation", {}, token_from="/admin/users",
+                   follow_redirects=True)
     assert again.status_code == 200
-    assert "New activation link for Dr. Jane Doe." in again.text
-    later = invitation_path(again.text)
+    assert "The earlier link no longer works." in again.text
+    later = emailed_path(db, VALID["prescriber"]["email"])
+    assert later != earlier
     assert later != earlier
     stale = app.test_client().get(earlier)
     assert stale.status_code == 404
@@ -155,19 +166,20 @@ def test_prescriber_registers_a_patient_who_activates_and_sees_their_id(app, cli
     see the same ID on their own home page after activating?"""
     prescriber = factory.prescriber()
     fast_sign_in(client, db, db.get(User, prescriber.user_id))
-    response = submit(client, "/prescriber/patients/new", VALID["patient"])
-    assert response.status_code == 200
+    posted = submit(client, "/prescriber/patients/new", VALID["patient"])
+    assert posted.status_code == 302  # a reload of the next page never registers again
+    response = client.get(posted.headers["Location"])
     match = re.search(r"Casey Morgan is enrolled with patient ID ([0-9A-Z]{5}-[0-9A-Z]{5})\.",
                       response.text)
     assert match
     patient_id = match.group(1)
     assert normalise_program_patient_id(patient_id) == patient_id
-    link = invitation_path(response.text)
+    link = emailed_path(db, VALID["patient"]["email"])
     listing = client.get("/prescriber/")
     assert "Morgan, Casey" in listing.text
     assert patient_id in listing.text
     assert "invited" in listing.text
-    browser = activate(app, link)
+    browser = activate(app, link, date_of_birth=VALID["patient"]["date_of_birth"])
     assert sign_in(browser, VALID["patient"]["email"], NEW_PASSWORD).status_code == 302
     home = browser.get("/patient/")
     assert home.status_code == 200
@@ -239,5 +251,6 @@ def test_npi_is_stored_as_typed_without_spaces(app, admin, db):
     """Is the NPI stored exactly as the admin typed it (spaces trimmed)?"""
     npi = npi_with_check_digit("111222333")
     data = {**VALID["prescriber"], "npi": f"  {npi} "}
-    assert submit(admin, "/admin/prescribers/new", data).status_code == 200
+    assert submit(admin, "/admin/prescribers/new", data).status_code == 302
     assert npi in admin.get("/admin/prescribers").text
+

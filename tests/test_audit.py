@@ -15,8 +15,8 @@ from tests.conftest import post_form
 from tests.form_helpers import (
     NEW_PASSWORD,
     VALID,
+    emailed_path,
     fast_sign_in,
-    invitation_path,
 )
 
 REQUEST_ID = "req-7f3a.audit_test-01"
@@ -61,17 +61,19 @@ def assert_attributed(events, actor: User, role: str) -> None:
 
 
 def test_prescriber_created_is_audited_with_its_invitation(client, db, admin):
-    """Does registering a prescriber log exactly 'prescriber.created' and 'invitation.issued',
-    by the admin, under the request's id?"""
+    """Does registering a prescriber log exactly 'prescriber.created', the email of the link
+    and 'invitation.issued', by the admin, under the request's id?"""
     before = last_event_id(db)
-    assert send(client, "/admin/prescribers/new", VALID["prescriber"]).status_code == 200
+    assert send(client, "/admin/prescribers/new", VALID["prescriber"]).status_code == 302
     events = events_since(db, before)
-    assert [e.action for e in events] == ["prescriber.created", "invitation.issued"]
+    assert [e.action for e in events] == ["prescriber.created", "mail.queued",
+                                          "invitation.issued"]
     assert_attributed(events, admin, "admin")
     assert events[0].summary == {"npi": "1234567893", "email": "jane.doe@example.com"}
     new_user = db.scalar(select(User).where(User.email == "jane.doe@example.com"))
-    assert events[1].object_id == str(new_user.id)
-    assert "expires_at" in events[1].summary
+    assert events[1].summary == {"kind": "activation", "user": new_user.id}
+    assert events[2].object_id == str(new_user.id)
+    assert "expires_at" in events[2].summary
 
 
 def test_pharmacy_created_is_audited(client, db, admin):
@@ -90,10 +92,10 @@ def test_responsible_pharmacist_created_is_audited(client, db, factory, admin):
     site = factory.pharmacy()
     before = last_event_id(db)
     response = send(client, f"/admin/pharmacies/{site.id}", VALID["pharmacist"])
-    assert response.status_code == 200
+    assert response.status_code == 302
     events = events_since(db, before)
     assert [e.action for e in events] == ["pharmacy.responsible_changed", "pharmacist.created",
-                                          "invitation.issued"]
+                                          "mail.queued", "invitation.issued"]
     assert_attributed(events, admin, "admin")
     pharmacist = db.scalar(select(User).where(User.email == VALID["pharmacist"]["email"]))
     assert events[0].summary == {"responsible_pharmacist_id": [None, pharmacist.id]}
@@ -124,21 +126,21 @@ def test_patient_registered_and_invitation_accepted_are_audited(app, client, db,
     does activating log 'invitation.accepted' by the patient themself?"""
     before = last_event_id(db)
     response = send(client, "/prescriber/patients/new", VALID["patient"])
-    assert response.status_code == 200
+    assert response.status_code == 302
     events = events_since(db, before)
     assert [e.action for e in events] == ["patient.registered", "course.opened",
-                                          "invitation.issued"]
+                                          "mail.queued", "invitation.issued"]
     me = db.get(User, prescriber.user_id)
     assert_attributed(events, me, "prescriber")
     assert events[0].summary["category"] == "can_get_pregnant"
-    assert events[0].summary["program_patient_id"] in response.text
 
-    link = invitation_path(response.text)
+    link = emailed_path(db, VALID["patient"]["email"])
     before = last_event_id(db)
-    accepted = send(app.test_client(), link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    accepted = send(app.test_client(), link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
+                                              "date_of_birth": VALID["patient"]["date_of_birth"]})
     assert accepted.status_code == 302
     events = events_since(db, before)
-    assert [e.action for e in events] == ["invitation.accepted"]
+    assert [e.action for e in events] == ["mail.cancelled", "invitation.accepted"]
     patient_user = db.scalar(select(User).where(User.email == VALID["patient"]["email"]))
     assert_attributed(events, patient_user, "patient")
 

@@ -11,7 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from compliance import create_app
 from compliance.config import ConfigurationError, load_config
 
-PRODUCTION = {"COMPLIANCE_ENV": "production", "SECRET_KEY": "k" * 64}
+PRODUCTION = {"COMPLIANCE_ENV": "production", "SECRET_KEY": "k" * 64,
+              "PUBLIC_URL": "https://rems.example.org"}
 
 
 @pytest.mark.parametrize("environ", [{}, {"COMPLIANCE_ENV": "production"}],

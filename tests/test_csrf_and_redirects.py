@@ -7,8 +7,10 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from compliance.models import User
+from compliance.services import invitations
 from compliance.services.invitations import issue_invitation
 from tests.conftest import PASSWORD, post_form, sign_in
+from tests.form_helpers import emailed_path
 from tests.security_helpers import (
     HOME,
     in_layout,
@@ -24,7 +26,14 @@ FORM_ROUTES = {
     "auth.login": (None, "/login", {"email": "{admin_email}", "password": PASSWORD}),
     "auth.accept_invitation": (None, "/invitations/{invitation}",
                                {"password": "a brand new passphrase 42",
-                                "confirm": "a brand new passphrase 42"}),
+                                "confirm": "a brand new passphrase 42",
+                                "date_of_birth": "{invited_born}"}),
+    "auth.forgot_password": (None, "/password/forgot", {"email": "{admin_email}"}),
+    "auth.reset_password": (None, "{reset_path}", {"password": "a brand new passphrase 42",
+                                                   "confirm": "a brand new passphrase 42"}),
+    "auth.change_password": ("admin", "/account/password", {
+        "current": PASSWORD, "password": "a brand new passphrase 42",
+        "confirm": "a brand new passphrase 42"}),
     "auth.logout": ("admin", "/logout", {}),
     "admin.new_prescriber": ("admin", "/admin/prescribers/new", {
         "name": "Dr New", "email": "new.prescriber@example.com", "npi": "1234567893",
@@ -40,6 +49,7 @@ FORM_ROUTES = {
                                      {"status": "suspended"}),
     "admin.set_user_active": ("admin", "/admin/users/{invited_user}/deactivate", {}),
     "admin.reissue_invitation": ("admin", "/admin/users/{invited_user}/invitation", {}),
+    "admin.send_reset": ("admin", "/admin/users/{invited_user}/reset", {}),
     "prescriber.new_patient": ("prescriber", "/prescriber/patients/new", {
         "given_name": "New", "family_name": "Patient", "date_of_birth": "2000-01-01",
         "email": "new.patient@example.com", "category": "cannot_get_pregnant", "weight_kg": "70",
@@ -77,10 +87,12 @@ def places(factory):
     invited = factory.patient(cast.prescriber, password=False)
     token = issue_invitation(factory.db, user=factory.db.get(User, invited.user_id),
                              issued_by=None, now=datetime.now(UTC), valid_days=7)
-    factory.db.commit()
+    invitations.request_reset(factory.db, email=cast.admin.email, now=datetime.now(UTC))
     return cast, {"admin_email": cast.admin.email, "prescriber": cast.prescriber.id,
                   "pharmacy": cast.pharmacy.id, "invited": invited.id,
                   "invited_user": invited.user_id, "invitation": token,
+                  "invited_born": invited.date_of_birth.isoformat(),
+                  "reset_path": emailed_path(factory.db, cast.admin.email, "reset"),
                   "bank": cast.bank.id}
 
 

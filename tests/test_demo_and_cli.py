@@ -77,6 +77,7 @@ def test_demo_logins_command_lists_every_account(app):
 def test_demo_load_is_refused_in_production(database_url, db):
     """Does `flask demo load` refuse to run in production and create nothing?"""
     production = create_app({"ENV_NAME": "production", "SECRET_KEY": "production-key",
+                             "PUBLIC_URL": "https://rems.example.org",
                              "DATABASE_URL": database_url})
     before = table_counts(db)
     result = run(production, "demo", "load")

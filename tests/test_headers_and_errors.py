@@ -100,6 +100,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, factory):
 def test_production_cookie_is_secure_and_debug_off(database_url):
     """Outside development, is the cookie sent over HTTPS only, with debug off?"""
     app = create_app({"ENV_NAME": "production", "SECRET_KEY": "test-secret-key",
+                      "PUBLIC_URL": "https://localhost",
                       "DATABASE_URL": database_url, "SERVER_NAME": "localhost"})
     assert app.debug is False
     response = app.test_client().get("/login", base_url="https://localhost")
@@ -107,8 +108,9 @@ def test_production_cookie_is_secure_and_debug_off(database_url):
 
 
 @pytest.mark.parametrize("environ,secure", [
-    ({"SECRET_KEY": "k"}, True),
-    ({"SECRET_KEY": "k", "COMPLIANCE_ENV": "production"}, True),
+    ({"SECRET_KEY": "k", "PUBLIC_URL": "https://rems.example.org"}, True),
+    ({"SECRET_KEY": "k", "PUBLIC_URL": "https://rems.example.org",
+      "COMPLIANCE_ENV": "production"}, True),
     ({"SECRET_KEY": "k", "COMPLIANCE_ENV": "testing"}, False),
     ({"SECRET_KEY": "k", "COMPLIANCE_ENV": "development"}, False),
 ])

@@ -43,9 +43,10 @@ SHARED = "shared"
 # Whose pages each blueprint holds; a blueprint missing here fails the coverage test.
 BLUEPRINT_ROLE = {"admin": "admin", "question_banks": "admin", "prescriber": "prescriber",
                   "patient": "patient", "pharmacist": "pharmacist"}
-SHARED_PAGES = {"auth.index", "auth.login"}  # every signed-in role lands on these too
-# Not a role's page: API-key clients, static files, and a link that needs an emailed token.
-NOT_ROLE_PAGES = {"static", "auth.accept_invitation"}
+# Every signed-in role lands on these too.
+SHARED_PAGES = {"auth.index", "auth.login", "auth.change_password", "auth.forgot_password"}
+# Not a role's page: API-key clients, static files, and links that need an emailed token.
+NOT_ROLE_PAGES = {"static", "auth.accept_invitation", "auth.reset_password"}
 NOT_ROLE_BLUEPRINTS = {"api"}
 FIND = "/pharmacist/patients/find"
 

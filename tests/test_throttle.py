@@ -187,7 +187,8 @@ def test_failures_look_the_same_whatever_the_reason(frozen, client, factory, kin
     email, password = {
         "wrong password": (factory.user("admin").email, WRONG),
         "unknown email": ("nobody@example.com", PASSWORD),
-        "deactivated account": (factory.user("admin", active=False).email, PASSWORD),
+        # (with the right password it is told it is deactivated: test_admin_flows)
+        "deactivated account": (factory.user("admin", active=False).email, WRONG),
         "account not yet activated": (factory.user("patient", password=False).email, PASSWORD),
     }[kind]
     first = attempt(client, email, password)

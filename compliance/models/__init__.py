@@ -6,7 +6,8 @@ from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
 from .enums import BankStatus, CertificationStatus, Role
 from .idempotency import IdempotencyKey, KeyState
-from .invitations import Invitation
+from .invitations import Invitation, LinkPurpose
+from .outbox import MessageStatus, OutboxMessage, ScheduledJob
 from .people import PatientProfile, PharmacistProfile, PrescriberProfile, User
 from .pharmacies import Pharmacy
 from .questions import QuestionBank
@@ -29,7 +30,10 @@ __all__ = [
     "IdempotencyKey",
     "Invitation",
     "KeyState",
+    "LinkPurpose",
     "LoginAttempt",
+    "MessageStatus",
+    "OutboxMessage",
     "PatientProfile",
     "PharmacistProfile",
     "Pharmacy",
@@ -41,6 +45,7 @@ __all__ = [
     "RmaRequest",
     "RmaStatus",
     "Role",
+    "ScheduledJob",
     "Signature",
     "User",
     "UserSession",

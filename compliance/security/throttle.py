@@ -65,6 +65,21 @@ def note_attempt(session: Session, *, email: str, address: str, succeeded: bool,
     session.add(LoginAttempt(email=email, address=address, succeeded=succeeded, attempted_at=now))
 
 
+def forgive(session: Session, *, email: str) -> None:
+    """Forget the account's failed attempts (its owner just proved who they are by email);
+    not committed."""
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
+                                               LoginAttempt.succeeded.is_(False)))
+
+
+def failures_left(session: Session, *, email: str, address: str, now: datetime) -> int:
+    """Wrong passwords this address may still try for this account before it is locked."""
+    pair = _failures(session, now - WINDOW, LoginAttempt.email == email,
+                     LoginAttempt.address == address,
+                     after=_last_success(session, email, address))
+    return max(0, PAIR_LIMIT - len(pair))
+
+
 def prune(session: Session, *, now: datetime) -> int:
     """Delete failed attempts older than the window and successes older than the
     known-address memory; returns how many went."""

@@ -3,17 +3,19 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.auth import end_session, start_session
-from compliance.models import User, UserSession
+from compliance.auth import end_session, end_sessions, start_session
+from compliance.models import User
+from compliance.models.inputs import PasswordSet
 from compliance.security import throttle
 from compliance.security.passwords import hash_password, needs_rehash, verify_password
 
-from .errors import Refused
+from .errors import Refused, validated
 
 
 @dataclass
@@ -30,6 +32,10 @@ class Throttled(Exception):
 
 
 WRONG_CREDENTIALS = "The email or password is not right."
+LAST_TRY = (f" One more wrong password locks sign-in from this device for "
+            f"{throttle.WINDOW.seconds // 60} minutes; to be sure, reset your password instead.")
+DEACTIVATED = ("This account is deactivated, so it cannot sign in. To use it again, "
+               "contact {contact}.")
 
 
 def sign_in(db: Session, *, email: str, password: str, address: str, now: datetime) -> User:
@@ -45,20 +51,47 @@ def sign_in(db: Session, *, email: str, password: str, address: str, now: dateti
         db.commit()
         raise Throttled(verdict.retry_after_seconds)
     user = db.scalar(select(User).where(User.email == email))
-    ok = verify_password(user.password_hash if user else None, password)
-    ok = ok and user is not None and user.is_active
+    right = verify_password(user.password_hash if user else None, password)
+    ok = right and user is not None and user.is_active
     throttle.note_attempt(db, email=email, address=address, succeeded=ok, now=now)
     if not ok:
         audit.record(db, "login.failed", "user", user.id if user else "",
-                     summary={"email": email}, actor_id=user.id if user else None)
+                     summary={"email": email} | ({"deactivated": True} if right else {}),
+                     actor_id=user.id if user else None)
         db.commit()
-        raise Refused(WRONG_CREDENTIALS)
+        if right:  # only the password's owner learns that the account is deactivated
+            raise Refused(DEACTIVATED.format(contact=current_app.config["PROGRAM_CONTACT"]))
+        left = throttle.failures_left(db, email=email, address=address, now=now)
+        raise Refused(WRONG_CREDENTIALS + (LAST_TRY if left == 1 else ""))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     start_session(db, user, address=address, now=now)
     audit.record(db, "login.succeeded", "user", user.id, actor_id=user.id, actor_role=user.role)
     db.commit()
     return user
+
+
+def change_password(db: Session, *, current: str, password: str, confirm: str,
+                    address: str, now: datetime) -> None:
+    """The signed-in user chooses a new password, proving the current one first (wrong ones
+    count as failed sign-ins). Every other session of the account ends. Committed."""
+    user = db.get(User, current_user.id)
+    verdict = throttle.check(db, email=user.email, address=address, now=now)
+    if not verdict.allowed:
+        raise Refused({"current": Throttled(verdict.retry_after_seconds).message})
+    right = verify_password(user.password_hash, current)
+    throttle.note_attempt(db, email=user.email, address=address, succeeded=right, now=now)
+    if not right:
+        audit.record(db, "password.change_failed", "user", user.id)
+        db.commit()
+        raise Refused({"current": "This is not your current password."})
+    choice = validated(PasswordSet, {"password": password, "confirm": confirm})
+    user.password_hash = hash_password(choice.password)
+    db.add(user)
+    end_sessions(db, user_id=user.id, reason="password changed", now=now,
+                 keep=current_user.server_session)
+    audit.record(db, "password.changed", "user", user.id)
+    db.commit()
 
 
 def sign_out(db: Session, *, now: datetime) -> None:
@@ -82,9 +115,7 @@ def set_active(db: Session, *, user_id: int, active: bool, acting_user_id: int,
     user.deactivated_at = None if active else now
     db.add(user)
     if not active:
-        db.execute(update(UserSession).where(UserSession.user_id == user.id,
-                                             UserSession.ended_at.is_(None))
-                   .values(ended_at=now, ended_reason="deactivated"))
+        end_sessions(db, user_id=user.id, reason="deactivated", now=now)
     audit.record(db, "user.reactivated" if active else "user.deactivated", "user", user.id,
                  summary={"is_active": [not active, active]})
     db.commit()

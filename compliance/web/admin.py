@@ -8,7 +8,7 @@ from compliance import clock
 from compliance.auth import get_or_404, roles_required
 from compliance.db import get_session
 from compliance.models import PatientProfile, PharmacistProfile, Pharmacy, PrescriberProfile, User
-from compliance.services import accounts, organisations
+from compliance.services import accounts, invitations, organisations
 from compliance.web.forms import (
     ActionForm,
     CertificationForm,
@@ -16,7 +16,7 @@ from compliance.web.forms import (
     PharmacyForm,
     PrescriberForm,
 )
-from compliance.web.pages import Page, form_page, show_invitation
+from compliance.web.pages import Page, emailed, form_page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = roles_required("admin")
@@ -47,11 +47,13 @@ def new_prescriber():
     form = PrescriberForm()
     if form.validate_on_submit():
         with form.refusals():
-            _, token = organisations.create_prescriber(
+            organisations.create_prescriber(
                 get_session(), data=form.values(), now=clock.now(),
                 invitation_days=current_app.config["INVITATION_VALID_DAYS"])
         if form.refused is None:
-            return show_invitation(token, f"Prescriber {form.name.data} registered.")
+            flash(f"Prescriber {form.name.data} registered. {emailed(form.email.data)}",
+                  "success")
+            return redirect(url_for("admin.prescribers"))
     return form_page("admin/prescriber_new.html", form)
 
 
@@ -95,11 +97,13 @@ def pharmacy(pharmacy_id: int):
     form = PharmacistForm()
     if form.validate_on_submit():
         with form.refusals():
-            user, token = organisations.add_pharmacist(
+            user, _ = organisations.add_pharmacist(
                 db, data={**form.values(), "pharmacy_id": site.id}, now=clock.now(),
                 invitation_days=current_app.config["INVITATION_VALID_DAYS"])
         if form.refused is None:
-            return show_invitation(token, f"Pharmacist {user.name} added to {site.name}.")
+            flash(f"Pharmacist {user.name} added to {site.name}. {emailed(user.email)}",
+                  "success")
+            return redirect(url_for("admin.pharmacy", pharmacy_id=site.id))
     staff = db.scalars(select(User).join(PharmacistProfile, PharmacistProfile.user_id == User.id)
                        .where(PharmacistProfile.pharmacy_id == site.id).order_by(User.name))
     return form_page("admin/pharmacy.html", form, pharmacy=site, staff=list(staff))
@@ -144,12 +148,27 @@ def reissue_invitation(user_id: int):
     if not form.validate_on_submit():
         return redirect(url_for("admin.users"))
     with form.refusals():
-        token = organisations.reissue_account_invitation(
+        organisations.reissue_account_invitation(
             db, user=user, now=clock.now(),
             invitation_days=current_app.config["INVITATION_VALID_DAYS"])
-    if form.refused is not None:
-        return redirect(url_for("admin.users"))
-    return show_invitation(token, f"New activation link for {user.name}.")
+    if form.refused is None:
+        flash(emailed(user.email, again=True), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/reset")
+@admin_only
+def send_reset(user_id: int):
+    """Email a password-reset link to an account whose owner is locked out or forgot."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        with form.refusals():
+            user = invitations.send_reset(get_session(), user_id=user_id, now=clock.now())
+        if form.refused is None:
+            hours = int(invitations.ADMIN_RESET_VALID.total_seconds() // 3600)
+            flash(f"A link to choose a new password was emailed to {user.email}; it works "
+                  f"once, for {hours} hours.", "success")
+    return redirect(url_for("admin.users"))
 
 
 def _certification_page(target, label: str, back: str):

@@ -15,7 +15,7 @@ from compliance import clock
 from compliance.db import get_session
 from compliance.models import CategoryChange, Course, PatientProfile, Signature
 from compliance.programs import DEFAULT_PROGRAM, method_choices, program
-from compliance.services import course_view, courses, patients
+from compliance.services import course_view, courses, invitations, patients
 from compliance.services.course_view import CourseRows
 from compliance.services.worklist import plain_day, short_label
 from compliance.web import timeline
@@ -63,6 +63,7 @@ def render(profile: PatientProfile, *, status: int = 200, **given_forms):
                  for name in PATIENT_FORMS}
         _defaults(forms, course, context)
     html = render_template("prescriber/patient.html", patient=profile, account=account,
+                           link=invitations.latest_link(db, account.id), now=clock.now(),
                            course=course, action_form=ActionForm(), **context, **forms)
     return html, status
 

@@ -115,6 +115,20 @@ class SetPasswordForm(ServiceForm):
     confirm = PasswordField("Repeat the password", validators=[REQUIRED])
 
 
+class ActivationForm(SetPasswordForm):
+    """A patient's activation also asks the date of birth (the view drops it for others)."""
+
+    date_of_birth = DateField("Your date of birth", validators=[REQUIRED])
+
+
+class ForgotPasswordForm(SafeForm):
+    email = EmailField("Email", validators=[REQUIRED, Length(max=254)])
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current = PasswordField("Current password", validators=[REQUIRED, Length(max=256)])
+
+
 class PrescriberForm(ServiceForm):
     name = StringField("Full name", validators=[REQUIRED, Length(max=200)])
     email = EmailField("Email", validators=[REQUIRED, Length(max=254)])

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flask import render_template, url_for
+from flask import current_app, render_template
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -54,7 +54,10 @@ def form_page(template: str, form, **context):
     return render_template(template, form=form, **context), status
 
 
-def show_invitation(token: str, headline: str):
-    """Show a new activation link once; only its hash is kept, so it cannot be shown again."""
-    link = url_for("auth.accept_invitation", token=token, _external=True)
-    return render_template("shared/invitation_link.html", link=link, headline=headline)
+def emailed(address: str, *, again: bool = False) -> str:
+    """What the person who created an account is told of its activation link: where it went,
+    never the link itself (only its owner may use it)."""
+    days = current_app.config["INVITATION_VALID_DAYS"]
+    earlier = " The earlier link no longer works." if again else ""
+    return (f"An activation link was emailed to {address}; it works once, for {days} days."
+            f"{earlier}")

@@ -36,7 +36,7 @@ from compliance.services import (
 )
 from compliance.web import chart
 from compliance.web.forms import ActionForm, PatientForm
-from compliance.web.pages import PER_PAGE, Page, form_page, parse_page, show_invitation
+from compliance.web.pages import PER_PAGE, Page, emailed, form_page, parse_page
 
 bp = Blueprint("prescriber", __name__, url_prefix="/prescriber")
 prescriber_only = roles_required("prescriber")
@@ -70,13 +70,14 @@ def new_patient():
     form = PatientForm()
     if form.validate_on_submit():
         with form.refusals():
-            patient, token = patients.register_patient(
+            patient, _ = patients.register_patient(
                 get_session(), prescriber=current_prescriber(), data=form.values(),
                 now=clock.now(), today=clock.today(),
                 invitation_days=current_app.config["INVITATION_VALID_DAYS"])
         if form.refused is None:
-            return show_invitation(token, f"{patient.display_name} is enrolled with patient "
-                                          f"ID {patient.program_patient_id}.")
+            flash(f"{patient.display_name} is enrolled with patient ID "
+                  f"{patient.program_patient_id}. {emailed(form.email.data)}", "success")
+            return redirect(url_for("prescriber.patient", patient_id=patient.id))
     return form_page("prescriber/patient_new.html", form)
 
 
@@ -94,13 +95,14 @@ def reissue_invitation(patient_id: int):
     profile, form = own_patient(patient_id), ActionForm()
     if not form.validate_on_submit():
         return redirect(url_for("prescriber.patient", patient_id=profile.id))
+    account = db.get(User, profile.user_id)
     with form.refusals():
-        token = organisations.reissue_account_invitation(
-            db, user=db.get(User, profile.user_id), now=clock.now(),
+        organisations.reissue_account_invitation(
+            db, user=account, now=clock.now(),
             invitation_days=current_app.config["INVITATION_VALID_DAYS"])
-    if form.refused is not None:
-        return redirect(url_for("prescriber.patient", patient_id=profile.id))
-    return show_invitation(token, f"New invitation link for {profile.display_name}.")
+    if form.refused is None:
+        flash(f"{emailed(account.email, again=True)}", "success")
+    return redirect(url_for("prescriber.patient", patient_id=profile.id))
 
 
 @bp.post("/patients/<int:patient_id>/counseling")

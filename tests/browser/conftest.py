@@ -19,8 +19,10 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from compliance import worker
 from compliance.models import PrescriberProfile
 from compliance.programs import DEFAULT_PROGRAM, program
+from tests.mail_helpers import Sink, SmtpServer, link_in
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium reaches for the network, which is closed.
@@ -78,6 +80,31 @@ def live_server(app):
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class Mailbox:
+    """What the live server's worker delivered to a real SMTP server on loopback."""
+
+    def __init__(self, app: Flask, sink: Sink):
+        self.app, self.sink = app, sink
+
+    def link_for(self, address: str) -> str:
+        """Run the worker once, and return the link of the newest email to `address`."""
+        worker.one_pass(self.app)
+        received = self.sink.to(address)
+        assert received, f"no email reached {address}"
+        return link_in(received[-1])
+
+
+@pytest.fixture
+def mailbox(live_server, free_tcp_port):
+    """Email from the live server's app, through aiosmtpd on loopback; links point at the
+    live server."""
+    server = SmtpServer(Sink(), free_tcp_port)
+    live_server.app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_tcp_port,
+                                  PUBLIC_URL=live_server.url)
+    yield Mailbox(live_server.app, server.sink)
+    server.stop()
 
 
 # --- the browser ------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Can people get started in a real browser, each step through the pages themselves?
 
-An administrator registers and certifies a prescriber and passes on the activation link;
-the prescriber sets a password, signs in and registers a patient; the patient, on a phone,
-activates the account and sees their program card. A screenshot is kept at every step.
+An administrator registers and certifies a prescriber, who receives the activation link by
+email, sets a password, signs in and registers a patient; the patient, on a phone, opens the
+emailed link, gives the date of birth, sees their program card, and later resets a
+forgotten password by email. Mail goes through a real SMTP server on loopback. A screenshot
+is kept at every step.
 """
 
 import re
@@ -25,10 +27,12 @@ PRESCRIBER_PASSWORD = "a long walk along the river at dawn"
 PATIENT_PASSWORD = "blue kettle singing on the stove"
 
 
-def _activate(page: Page, link: str, password: str, step: str) -> None:
+def _activate(page: Page, link: str, password: str, step: str, born: str | None = None) -> None:
     """Open an activation link, choose a password; the site then asks to sign in."""
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+    if born:
+        page.get_by_label("Your date of birth").fill(born)
     snapshot(page, f"{step}-set-password")
     page.get_by_label("New password").fill(password)
     page.get_by_label("Repeat the password").fill(password)
@@ -38,20 +42,16 @@ def _activate(page: Page, link: str, password: str, step: str) -> None:
     expect(page.locator(".flashes")).to_contain_text("Your password is set")
 
 
-def _activation_link(page: Page, base_url: str) -> str:
-    link = page.get_by_label("Activation link").input_value()
-    assert link.startswith(f"{base_url}/invitations/"), link
-    return link
-
-
-def test_admin_prescriber_and_patient_get_started(page, phone_page, live_server, factory):
-    """Admin registers a prescriber; prescriber activates and enrolls a patient; patient
-    activates on a phone and sees the program card."""
+def test_admin_prescriber_and_patient_get_started(page, phone_page, live_server, mailbox,
+                                                  factory):
+    """Admin registers a prescriber; prescriber activates from the email and enrolls a
+    patient; patient activates on a phone, sees the program card, and resets a forgotten
+    password from the sign-in page."""
     admin = factory.user("admin", name="Ada Admin")
     today = program_today(live_server.app)
     base = live_server.url
 
-    # The administrator registers a prescriber and copies the activation link.
+    # The administrator registers a prescriber, who is emailed the activation link.
     sign_in(page, base, admin.email, PASSWORD)
     snapshot(page, "01-admin-home")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Prescribers").click()
@@ -62,9 +62,11 @@ def test_admin_prescriber_and_patient_get_started(page, phone_page, live_server,
     page.get_by_label("Practice").fill("Riverside Dermatology")
     with page.expect_navigation():
         page.get_by_role("button", name="Register").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Prescriber Dana Derm registered")
-    snapshot(page, "02-prescriber-link")
-    prescriber_link = _activation_link(page, base)
+    expect(page.locator(".flashes")).to_contain_text("Prescriber Dana Derm registered")
+    expect(page.locator(".flashes")).to_contain_text("emailed to dana.derm@example.com")
+    snapshot(page, "02-prescriber-emailed")
+    prescriber_link = mailbox.link_for("dana.derm@example.com")
+    assert prescriber_link.startswith(f"{base}/invitations/"), prescriber_link
 
     # ... and certifies them, so that they may enroll patients.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Prescribers").click()
@@ -96,17 +98,20 @@ def test_admin_prescriber_and_patient_get_started(page, phone_page, live_server,
     snapshot(page, "06-patient-form")
     with page.expect_navigation():
         page.get_by_role("button", name="Register").click()
-    headline = page.get_by_role("heading", level=1)
-    expect(headline).to_contain_text("is enrolled with patient ID")
-    patient_id = re.search(r"patient ID (\S+)\.", headline.inner_text()).group(1)
-    snapshot(page, "07-patient-link")
-    patient_link = _activation_link(page, base)
+    flashed = page.locator(".flashes")
+    expect(flashed).to_contain_text("is enrolled with patient ID")
+    patient_id = re.search(r"patient ID (\S+)\.", flashed.inner_text()).group(1)
+    expect(page.locator("#invitation-status")).to_contain_text("waiting to be emailed")
+    snapshot(page, "07-patient-emailed")
+    patient_link = mailbox.link_for("robin.rivera@example.com")
+    page.reload()
+    expect(page.locator("#invitation-status")).to_contain_text("Activation link emailed")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My patients").click()
     expect(page.get_by_role("row", name=re.compile("Rivera, Robin"))).to_contain_text(patient_id)
     snapshot(page, "08-prescriber-patients")
 
     # The patient, on a phone, activates the account and sees the program card.
-    _activate(phone_page, patient_link, PATIENT_PASSWORD, "09-patient")
+    _activate(phone_page, patient_link, PATIENT_PASSWORD, "09-patient", born="2004-03-15")
     sign_in(phone_page, base, "robin.rivera@example.com", PATIENT_PASSWORD)
     card = phone_page.locator("section", has=phone_page.get_by_role(
         "heading", name="Your program card"))
@@ -115,3 +120,24 @@ def test_admin_prescriber_and_patient_get_started(page, phone_page, live_server,
     expect(card).to_contain_text("March 15, 2004")
     snapshot(phone_page, "10-patient-card")
     assert_accessible(phone_page, "patient program card after activation")
+
+    # Weeks later the patient has forgotten the password: a reset by email, on the phone.
+    sign_out(phone_page)
+    phone_page.get_by_role("link", name="Forgot your password?").click()
+    phone_page.get_by_label("Email").fill("robin.rivera@example.com")
+    with phone_page.expect_navigation():
+        phone_page.get_by_role("button", name="Email me a link").click()
+    expect(phone_page.locator(".flashes")).to_contain_text("we have emailed it a link")
+    snapshot(phone_page, "11-patient-reset-asked")
+    reset_link = mailbox.link_for("robin.rivera@example.com")
+    assert reset_link.startswith(f"{base}/password/reset/"), reset_link
+    phone_page.goto(reset_link)
+    expect(phone_page.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    phone_page.get_by_label("New password").fill("green bicycle under the old bridge")
+    phone_page.get_by_label("Repeat the password").fill("green bicycle under the old bridge")
+    with phone_page.expect_navigation():
+        phone_page.get_by_role("button", name="Set password").click()
+    expect(phone_page.locator(".flashes")).to_contain_text("Your new password is set")
+    sign_in(phone_page, base, "robin.rivera@example.com", "green bicycle under the old bridge")
+    expect(phone_page.get_by_role("heading", level=1)).to_contain_text("Hello, Robin")
+    snapshot(phone_page, "12-patient-signed-in-again")
