@@ -9,15 +9,14 @@ as the same message.
 
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, url_for
 from flask_mailman import EmailMultiAlternatives, Mail
 
 from compliance.models import OutboxMessage, User
+from compliance.programs import DEFAULT_PROGRAM, program
 
 mail = Mail()
-READER_ZONE = ZoneInfo("America/New_York")  # the programs' days end at Eastern midnight
 
 
 def init_app(app: Flask) -> None:
@@ -61,7 +60,7 @@ def in_words(instant: datetime | str) -> str:
     """"Dec 10, 2026 at 5:05 pm Eastern time", as a person reads it."""
     if isinstance(instant, str):
         instant = datetime.fromisoformat(instant)
-    local = instant.astimezone(READER_ZONE)
+    local = instant.astimezone(program(DEFAULT_PROGRAM).zone)  # the programs' clock
     hour = local.strftime("%I").lstrip("0")
     noon = "am" if local.hour < 12 else "pm"
     return f"{local:%b} {local.day}, {local.year} at {hour}:{local:%M} {noon} Eastern time"

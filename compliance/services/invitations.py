@@ -38,9 +38,9 @@ ADMIN_RESET_VALID = timedelta(hours=24)  # the owner may be locked out and read 
 RESETS_PER_HOUR = 3  # emails asked from the sign-in page, per account
 BIRTH_DATE_TRIES = 5
 
-_NEW_LINK = {
-    LinkPurpose.ACTIVATION: "This link is not valid. Ask whoever invited you for a new one.",
-    LinkPurpose.RESET: "This link is not valid. Ask for a new one from the sign-in page.",
+ASK_AGAIN = {
+    LinkPurpose.ACTIVATION: "Ask whoever invited you for a new one.",
+    LinkPurpose.RESET: "Ask for a new one from the sign-in page.",
 }
 
 
@@ -121,12 +121,12 @@ def find_open_invitation(db: Session, *, token: str, now: datetime,
         .where(Invitation.token_hash == hash_token(token), Invitation.purpose == purpose)
     ).first()
     if row is None:
-        raise Refused(_NEW_LINK[purpose])
+        raise Refused(f"This link is not valid. {ASK_AGAIN[purpose]}")
     invitation, user = row
     if invitation.used_at is not None:
         raise Refused("This link has already been used. Sign in with your password.")
     if invitation.expires_at <= now or not user.is_active:
-        raise Refused("This link has expired. " + _NEW_LINK[purpose].split(". ", 1)[1])
+        raise Refused(f"This link has expired. {ASK_AGAIN[purpose]}")
     return invitation, user
 
 
@@ -156,7 +156,7 @@ def accept_invitation(db: Session, *, token: str, password: str, confirm: str, n
         raise Refused("This link has already been used. Sign in with your password.")
     user.password_hash = hash_password(choice.password)
     db.add(user)
-    outbox.cancel(db, user_id=user.id, kind=purpose.value, now=now,  # not sent yet: moot
+    outbox.cancel(db, user_id=user.id, kind=purpose.value,  # not sent yet: moot
                   actor_id=user.id, actor_role=user.role)
     if purpose == LinkPurpose.RESET:
         end_sessions(db, user_id=user.id, reason="password reset", now=now)
@@ -188,7 +188,7 @@ def _new_link(db: Session, user: User, purpose: LinkPurpose, issued_by: int | No
     db.execute(update(Invitation).where(
         Invitation.user_id == user.id, Invitation.purpose == purpose,
         Invitation.used_at.is_(None), Invitation.expires_at > now).values(expires_at=now))
-    outbox.cancel(db, user_id=user.id, kind=purpose.value, now=now)
+    outbox.cancel(db, user_id=user.id, kind=purpose.value)
     token = secrets.token_urlsafe(32)
     link = Invitation(token_hash=hash_token(token), user_id=user.id, purpose=purpose.value,
                       created_by_id=issued_by, created_at=now, expires_at=expires_at)

@@ -48,7 +48,7 @@ def enqueue(db: Session, *, to: User, kind: str, deadline: datetime, now: dateti
     return message
 
 
-def cancel(db: Session, *, user_id: int, kind: str, now: datetime, **actor) -> int:
+def cancel(db: Session, *, user_id: int, kind: str, **actor) -> int:
     """Withdraw the user's unsent messages of `kind` (a newer link replaced theirs, or it was
     used already); not committed. Returns how many. `actor` as for `audit.record`."""
     found = db.scalars(select(OutboxMessage).where(
@@ -117,13 +117,6 @@ def deliver_due(db: Session, *, now, limit: int = 10) -> int:
     while batch := claim(db, now=now(), limit=limit):
         sent += sum(deliver(db, message, now=now) for message in batch)
     return sent
-
-
-def sent_to(db: Session, user_id: int, *, limit: int = 50) -> list[OutboxMessage]:
-    """What was written to this person, newest first (for their history)."""
-    return list(db.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user_id)
-                           .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-                           .limit(limit)))
 
 
 def _failed(db: Session, message: OutboxMessage, exc: Exception, at: datetime, *,
