@@ -81,6 +81,7 @@ def _mail(read: "_Reader", env, instance_path: Path) -> dict:
         "MAIL_MESSAGE_ID_DOMAIN": sender.rpartition("@")[2].strip(" >") or "localhost",
         "OUTBOX_LEASE_SECONDS": read.positive_int("OUTBOX_LEASE_SECONDS", 120),
         "WORKER_POLL_SECONDS": read.positive_int("WORKER_POLL_SECONDS", 5),
+        "REMINDER_HOUR": read.hour("REMINDER_HOUR", 8),
         "PROGRAM_CONTACT": env.get("PROGRAM_CONTACT",
                                    "your program administrator"),
     }
@@ -141,6 +142,12 @@ class _Reader:
             raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
         if value < minimum:
             raise ConfigurationError(f"{name} must be at least {minimum}, not {value}")
+        return value
+
+    def hour(self, name: str, default: int) -> int:
+        value = self.positive_int(name, default, minimum=0)
+        if value > 23:
+            raise ConfigurationError(f"{name} must be an hour from 0 to 23, not {value}")
         return value
 
     def flag(self, name: str) -> bool:

@@ -29,12 +29,13 @@ def send(message: OutboxMessage, user: User) -> str:
     (`smtplib.SMTPException`, `OSError`) when it could not be handed over."""
     config = current_app.config
     context = {**message.context, "user": user, "link": link, "in_words": in_words}
-    message.subject = " ".join(_render(f"mail/{message.kind}.subject.txt", context).split())
+    template = message.context.get("template", message.kind)  # kinds may share templates
+    message.subject = " ".join(_render(f"mail/{template}.subject.txt", context).split())
     email = EmailMultiAlternatives(
-        subject=message.subject, body=_render(f"mail/{message.kind}.txt", context),
+        subject=message.subject, body=_render(f"mail/{template}.txt", context),
         from_email=config["MAIL_DEFAULT_SENDER"], to=[message.to_address],
         headers={"Message-ID": f"<{message.message_id}@{config['MAIL_MESSAGE_ID_DOMAIN']}>"})
-    email.attach_alternative(_render(f"mail/{message.kind}.html", context), "text/html")
+    email.attach_alternative(_render(f"mail/{template}.html", context), "text/html")
     if config.get("MAIL_SERVER"):
         with mail.get_connection(host=config["MAIL_SERVER"], port=config["MAIL_PORT"],
                                  username=config["MAIL_USERNAME"],

@@ -47,6 +47,11 @@ def _seal_audit(db: Session, now: datetime) -> int:
     return audit_chain.seal(db, current_app.config["AUDIT_KEY"].encode(), now=now)
 
 
+def _send_reminders(db: Session, now: datetime) -> int:
+    from compliance.services import reminders
+    return reminders.send_due(db, now)
+
+
 def _prune(db: Session, now: datetime) -> int:
     from compliance.api import idempotency
     from compliance.security import throttle
@@ -59,6 +64,7 @@ JOBS = (
     Job("seal-audit", timedelta(minutes=1), _seal_audit),
     Job("expire-rmas", timedelta(minutes=5), _expire_rmas),
     Job("refresh-worklist", timedelta(hours=1), _refresh_worklist),
+    Job("send-reminders", timedelta(hours=1), _send_reminders),
     Job("prune", timedelta(days=1), _prune),
 )
 

@@ -35,6 +35,7 @@ FORM_ROUTES = {
         "current": PASSWORD, "password": "a brand new passphrase 42",
         "confirm": "a brand new passphrase 42"}),
     "auth.logout": ("admin", "/logout", {}),
+    "account.emails": ("admin", "/account/emails", {}),
     "admin.new_prescriber": ("admin", "/admin/prescribers/new", {
         "name": "Dr New", "email": "new.prescriber@example.com", "npi": "1234567893",
         "practice_name": "New Dermatology"}),

@@ -44,7 +44,8 @@ SHARED = "shared"
 BLUEPRINT_ROLE = {"admin": "admin", "question_banks": "admin", "prescriber": "prescriber",
                   "patient": "patient", "pharmacist": "pharmacist"}
 # Every signed-in role lands on these too.
-SHARED_PAGES = {"auth.index", "auth.login", "auth.change_password", "auth.forgot_password"}
+SHARED_PAGES = {"auth.index", "auth.login", "auth.change_password", "auth.forgot_password",
+                "account.emails"}
 # Not a role's page: API-key clients, static files, and links that need an emailed token.
 NOT_ROLE_PAGES = {"static", "auth.accept_invitation", "auth.reset_password"}
 NOT_ROLE_BLUEPRINTS = {"api"}

@@ -11,6 +11,16 @@ from zoneinfo import ZoneInfo
 
 LAST_SECOND = time(23, 59, 59)
 
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def human(day: date) -> str:
+    """A date as people read it in a sentence: "March 9, 2026" (whatever the server locale)."""
+    return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
+
 
 def local_date(now: datetime, zone: ZoneInfo) -> date:
     """The calendar date of ``now`` in the program's zone; naive instants are refused."""

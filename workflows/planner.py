@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from workflows.dates import add_days, day_n
+from workflows.dates import add_days, day_n, human
 from workflows.facts import CourseFacts, TestKind, TestResult
 from workflows.findings import Actor
 from workflows.programs import LeadInReference, Program, ProgramVersion
 from workflows.programs import program_version_for as version_in_force
 from workflows.rules import certification, contraception, pregnancy_tests, supply, window
 from workflows.rules.cadence import next_test_due
-from workflows.rules.common import before_first_fill, can_get_pregnant, human
+from workflows.rules.common import before_first_fill, can_get_pregnant
 from workflows.rules.treatment import post_treatment_period
 
 

@@ -11,6 +11,7 @@ from .outbox import MessageStatus, OutboxMessage, ScheduledJob
 from .people import PatientProfile, PharmacistProfile, PrescriberProfile, User
 from .pharmacies import Pharmacy
 from .questions import QuestionBank
+from .reminders import CalendarFeed, ReminderOptOut
 from .rmas import Dispense, Rma, RmaRequest, RmaStatus
 from .sessions import LoginAttempt, UserSession
 from .signatures import Signature
@@ -21,6 +22,7 @@ __all__ = [
     "AuditLogIsAppendOnly",
     "AuditSeal",
     "BankStatus",
+    "CalendarFeed",
     "CategoryChange",
     "CertificationStatus",
     "ContraceptionMethod",
@@ -41,6 +43,7 @@ __all__ = [
     "PrescriberProfile",
     "QuestionBank",
     "QuizAttempt",
+    "ReminderOptOut",
     "Rma",
     "RmaRequest",
     "RmaStatus",

@@ -6,6 +6,7 @@ same five queries as one patient does.
 """
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -37,7 +38,7 @@ from workflows.facts import (
     TestResult,
     TestSetting,
 )
-from workflows.machines import CycleState
+from workflows.machines import CourseState, CycleState
 from workflows.programs import program_version_for
 from workflows.rules.certification import in_force
 
@@ -139,6 +140,22 @@ def load_rows(db: Session, courses: list[Course], *, lock: bool = False) -> list
                                dispenses[c.id], rmas[cycle.id] if cycle else [],
                                cycles[c.id].number if c.id in cycles else 0))
     return rows
+
+
+# Courses the rules still act on: time alone moves their windows and due dates.
+OPEN_STATES = (CourseState.ENROLLED, CourseState.QUALIFYING, CourseState.ACTIVE,
+               CourseState.POST_TREATMENT, CourseState.SUSPENDED)
+
+
+def open_course_batches(db: Session, batch_size: int) -> Iterator[list[CourseRows]]:
+    """The rows of every open course, `batch_size` courses at a time in id order, so a
+    periodic job can commit after each batch and never holds the whole population."""
+    last_id = 0
+    while batch := list(db.scalars(select(Course).where(Course.state.in_(OPEN_STATES),
+                                                        Course.id > last_id)
+                                   .order_by(Course.id).limit(batch_size))):
+        last_id = batch[-1].id
+        yield load_rows(db, batch)
 
 
 _LOCK_ON_CARD = (update(Course)

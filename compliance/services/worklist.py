@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from compliance import audit
 from compliance.models import Course, PatientProfile, User
 from compliance.programs import program
-from compliance.services.facts import CourseRows, load_rows
+from compliance.services.facts import CourseRows, load_rows, open_course_batches
 from workflows.decision import Decision, evaluate_authorization
 from workflows.findings import Actor, ReasonCode
 from workflows.machines import CourseState
@@ -219,20 +219,14 @@ def action_counts(db: Session, prescriber_id: int) -> dict[str, int]:
 
 def refresh_all(db: Session, now: datetime, batch_size: int = REFRESH_BATCH) -> int:
     """Recompute the next action of every open course, `batch_size` courses per commit."""
-    open_states = [CourseState.ENROLLED, CourseState.QUALIFYING, CourseState.ACTIVE,
-                   CourseState.POST_TREATMENT, CourseState.SUSPENDED]
-    last_id, count = 0, 0
-    while True:
-        batch = list(db.scalars(select(Course).where(Course.state.in_(open_states),
-                                                     Course.id > last_id)
-                                .order_by(Course.id).limit(batch_size)))
-        if not batch:
-            return count
-        for rows in load_rows(db, batch):
+    count = 0
+    for batch in open_course_batches(db, batch_size):
+        for rows in batch:
             action = next_action(rows, now)
             rows.course.next_action, rows.course.next_action_on = action.code, action.on
         db.commit()
-        last_id, count = batch[-1].id, count + len(batch)
+        count += len(batch)
+    return count
 
 
 @dataclass(frozen=True)

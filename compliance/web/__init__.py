@@ -3,6 +3,7 @@
 from flask import Flask
 
 from compliance.web import (
+    account,
     admin,
     auth,
     errors,
@@ -12,11 +13,13 @@ from compliance.web import (
     question_banks,
 )
 from compliance.web.navigation import inject_navigation
+from compliance.web.pages import words
 
 
 def init_app(app: Flask) -> None:
-    for blueprint in (auth.bp, admin.bp, prescriber.bp, pharmacist.bp, patient.bp,
+    for blueprint in (auth.bp, account.bp, admin.bp, prescriber.bp, pharmacist.bp, patient.bp,
                       question_banks.bp):
         app.register_blueprint(blueprint)
     app.context_processor(inject_navigation)
+    app.add_template_filter(words)
     errors.init_app(app)

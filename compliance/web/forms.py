@@ -19,10 +19,12 @@ from wtforms import (
     EmailField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NoneOf, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from compliance import programs
 from compliance.db import get_session
@@ -123,6 +125,19 @@ class ActivationForm(SetPasswordForm):
 
 class ForgotPasswordForm(SafeForm):
     email = EmailField("Email", validators=[REQUIRED, Length(max=254)])
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes (works without JavaScript, easy to tap on a phone)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RemindersForm(FlaskForm):
+    """The kinds of reminder a person wants by email; the view sets the choices."""
+
+    wanted = MultiCheckboxField("Email me when", choices=[])
 
 
 class ChangePasswordForm(SetPasswordForm):

@@ -3,20 +3,12 @@
 Signatures re-ask the password; the service checks it and names the field when it is wrong.
 """
 
-from wtforms import BooleanField, PasswordField, RadioField, SelectMultipleField
+from wtforms import BooleanField, PasswordField, RadioField
 from wtforms.validators import DataRequired, InputRequired, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from compliance.web.forms import REQUIRED, Refusals, ServiceForm
+from compliance.web.forms import REQUIRED, MultiCheckboxField, Refusals, ServiceForm
 
 SIGNATURE_HINT = "Your password again: this is your electronic signature."
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A list of checkboxes (works without JavaScript, easy to tap on a phone)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class EnrollmentForm(ServiceForm):

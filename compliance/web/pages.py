@@ -1,10 +1,15 @@
-"""Small helpers the views share: pagination and the usual ways a form page answers."""
+"""Small helpers the views share: pagination, the usual ways a form page answers, and
+dates in words."""
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from flask import current_app, render_template
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
+
+from compliance.mailer import in_words
+from workflows.dates import human
 
 PER_PAGE = 50
 
@@ -61,3 +66,13 @@ def emailed(address: str, *, again: bool = False) -> str:
     earlier = " The earlier link no longer works." if again else ""
     return (f"An activation link was emailed to {address}; it works once, for {days} days."
             f"{earlier}")
+
+
+def words(value: date | datetime | None) -> str:
+    """The `words` template filter: a date as "December 8, 2026", an instant as "Dec 8,
+    2026 at 5:05 pm Eastern time"; people never read ISO dates outside the API."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return in_words(value)
+    return human(value)

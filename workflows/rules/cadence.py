@@ -8,11 +8,11 @@ test is not a lockout: the next test on time makes the chain whole again.
 
 from datetime import date
 
-from workflows.dates import add_days, days_between
+from workflows.dates import add_days, days_between, human
 from workflows.facts import CourseFacts, TestKind, TestResult
 from workflows.findings import Actor, Findings, ReasonCode, met, unmet
 from workflows.programs import CadencePhase, ProgramVersion
-from workflows.rules.common import before_first_fill, can_get_pregnant, human
+from workflows.rules.common import before_first_fill, can_get_pregnant
 from workflows.rules.pregnancy_tests import counts, window_test
 
 

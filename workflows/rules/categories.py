@@ -6,10 +6,10 @@ the other checks stay silent rather than guessing.
 
 from datetime import date
 
+from workflows.dates import human
 from workflows.facts import CourseFacts
 from workflows.findings import Actor, Finding, Findings, ReasonCode, SourceKind, met, unmet
 from workflows.programs import ProgramVersion
-from workflows.rules.common import human
 
 
 def check_category(facts: CourseFacts, version: ProgramVersion, today: date) -> Findings:

@@ -6,11 +6,10 @@ Some versions also want a recent staff-training record from the pharmacy.
 
 from datetime import date
 
-from workflows.dates import add_days, add_months
+from workflows.dates import add_days, add_months, human
 from workflows.facts import CertificationFact, CourseFacts
 from workflows.findings import Actor, Finding, Findings, ReasonCode, met, unmet
 from workflows.programs import Param, ProgramVersion
-from workflows.rules.common import human
 
 
 def check_prescriber(facts: CourseFacts, version: ProgramVersion, today: date) -> Findings:

@@ -38,15 +38,6 @@ def prescription_date(facts: CourseFacts, version: ProgramVersion, today: date) 
     return local_date(confirmed_at, version.zone) if confirmed_at else today
 
 
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
-
-def human(day: date) -> str:
-    """A date as people read it in a sentence: "March 9, 2026" (whatever the server locale)."""
-    return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
 def listing(items: tuple[str, ...] | list[str]) -> str:

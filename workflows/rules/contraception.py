@@ -8,7 +8,7 @@ entry does not block a patient who is otherwise well covered.
 
 from datetime import date
 
-from workflows.dates import add_days
+from workflows.dates import add_days, human
 from workflows.facts import CourseFacts, MethodFact
 from workflows.findings import Actor, Finding, Findings, ReasonCode, met, unmet
 from workflows.programs import CategoryKind, LeadInReference, ProgramVersion
@@ -16,7 +16,6 @@ from workflows.rules.common import (
     before_first_fill,
     can_get_pregnant,
     category_kind,
-    human,
     listing,
     prescription_date,
 )

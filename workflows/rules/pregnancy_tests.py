@@ -9,14 +9,13 @@ fill. A positive result stops everything and is never outweighed by a later nega
 
 from datetime import date
 
-from workflows.dates import add_days, days_between
+from workflows.dates import add_days, days_between, human
 from workflows.facts import CourseFacts, TestFact, TestKind, TestResult, TestSetting
 from workflows.findings import Actor, Finding, Findings, ReasonCode, SourceKind, met, unmet
 from workflows.programs import ProgramVersion
 from workflows.rules.common import (
     before_first_fill,
     can_get_pregnant,
-    human,
     prescription_date,
 )
 

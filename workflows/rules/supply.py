@@ -6,11 +6,10 @@ the tolerance of the last fill remains, which keeps patients from stockpiling.
 
 from datetime import date
 
-from workflows.dates import add_days, local_date
+from workflows.dates import add_days, human, local_date
 from workflows.facts import AuthorizationFact, CourseFacts, DispenseFacts
 from workflows.findings import Actor, Finding, Findings, ReasonCode, SourceKind, met, unmet
 from workflows.programs import ProgramVersion
-from workflows.rules.common import human
 
 
 def check_request(facts: CourseFacts, version: ProgramVersion, today: date) -> Findings:

@@ -7,11 +7,11 @@ once the prescriber has recorded the end of treatment.
 
 from datetime import date
 
-from workflows.dates import add_days
+from workflows.dates import add_days, human
 from workflows.facts import CourseFacts, TestKind, TestResult
 from workflows.findings import Actor, Finding, Findings, ReasonCode, SourceKind, met, unmet
 from workflows.programs import CategoryKind, Param, ProgramVersion
-from workflows.rules.common import category_kind, human
+from workflows.rules.common import category_kind
 from workflows.rules.pregnancy_tests import counts
 
 

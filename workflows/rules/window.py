@@ -9,7 +9,7 @@ The 2021 iPLEDGE version adds the 19-day lockout after a missed first-month wind
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from workflows.dates import add_days, day_n, days_between, end_of_day, local_date
+from workflows.dates import add_days, day_n, days_between, end_of_day, human, local_date
 from workflows.facts import AuthorizationFact, CourseFacts
 from workflows.findings import Actor, Findings, ReasonCode, SourceKind, met, unmet
 from workflows.programs import CategoryKind, Param, ProgramVersion, WindowAnchor
@@ -17,7 +17,6 @@ from workflows.rules.common import (
     before_first_fill,
     can_get_pregnant,
     category_kind,
-    human,
 )
 from workflows.rules.pregnancy_tests import counting_tests, window_test
 
