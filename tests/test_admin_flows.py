@@ -80,7 +80,8 @@ def test_admin_sets_up_a_certified_pharmacy_with_two_pharmacists(app, admin, db)
                        follow_redirects=True)
     assert certified.status_code == 200
     assert "from November 1, 2026 until November 1, 2027" in certified.text
-    assert "Staff training</dt><dd id=\"staff-training\">recorded on October 20, 2026" in certified.text
+    assert ('Staff training</dt><dd id="staff-training">recorded on October 20, 2026'
+            in certified.text)
     links = {}
     for name, email, responsible in [("Jordan Lee", "jordan.lee@example.com", "y"),
                                      ("Sam Diaz", "sam.diaz@example.com", "")]:
