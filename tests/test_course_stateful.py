@@ -80,7 +80,7 @@ from compliance.services.errors import Conflict, Refused
 from tests import conftest
 from tests.course_helpers import DOB, World, rma_ask
 from workflows.dates import add_months
-from workflows.rules.common import MONTHS
+from workflows.dates import MONTHS
 
 pytestmark = pytest.mark.db
 
