@@ -79,8 +79,7 @@ from compliance.services import rma as rma_service
 from compliance.services.errors import Conflict, Refused
 from tests import conftest
 from tests.course_helpers import DOB, World, rma_ask
-from workflows.dates import add_months
-from workflows.dates import MONTHS
+from workflows.dates import MONTHS, add_months
 
 pytestmark = pytest.mark.db
 
