@@ -6,6 +6,8 @@ patient ready for a first fill, an RMA issued to this pharmacy) so the happy pat
 The budget is fixed and the generation derandomized, so a run is repeatable and quick.
 """
 
+import uuid
+
 import freezegun
 import pytest
 import schemathesis
@@ -94,6 +96,9 @@ def _with_real_identifiers(case, setup) -> None:
         return
     world = setup["world"]
     path = case.operation.path
+    if case.headers and "Idempotency-Key" in case.headers:
+        # Generation repeats keys across cases; a real request carries a key of its own.
+        case.headers["Idempotency-Key"] = str(uuid.uuid4())
     if path.endswith("/rma-requests") and isinstance(case.body, dict):
         case.body.update(patient_id=world.patient.program_patient_id,
                          patient_date_of_birth=DOB, prescriber_npi=world.npi)

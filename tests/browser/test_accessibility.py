@@ -103,6 +103,8 @@ PAGES = [
           phone=True, empty_form=True),
     Visit("change-password", "auth.change_password", "patient", "/account/password",
           phone=True, empty_form=True),
+    Visit("email-choices", "account.emails", "patient", "/account/emails", phone=True),
+    Visit("email-choices-prescriber", "account.emails", "prescriber", "/account/emails"),
     Visit("admin-home", "admin.home", "admin", "/admin/"),
     Visit("admin-prescribers", "admin.prescribers", "admin", "/admin/prescribers"),
     Visit("admin-prescriber-new", "admin.new_prescriber", "admin", "/admin/prescribers/new",
