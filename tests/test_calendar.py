@@ -1,6 +1,7 @@
 """Does the patient's calendar file hold their upcoming dates as a calendar app reads them
 (RFC 5545: CRLF, folded lines, escaped text), and do the deadlines read right in Eastern time?"""
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -36,19 +37,23 @@ def test_the_calendar_file_is_well_formed(browser):
     assert all(len(line) <= 75 for line in body.split(b"\r\n"))
 
 
-def test_the_fill_deadline_is_an_all_day_event_with_escaped_text(browser):
-    """Is the dispensing window an all-day event through its last day, commas escaped?"""
+def test_the_fill_deadline_is_a_one_day_event_with_escaped_text(browser):
+    """Is the dispensing window's last day one all-day event with its closing time, commas
+    escaped, under a UID that names the course and the month?"""
     body = browser.get("/patient/calendar.ics").data
     unfolded = body.replace(b"\r\n ", b"").decode()
-    assert "DTSTART;VALUE=DATE:20261123" in unfolded
-    assert "DTEND;VALUE=DATE:20261130" in unfolded  # exclusive: through Nov 29
-    assert "SUMMARY:Last day your pharmacy can fill" in unfolded
-    assert "DESCRIPTION:Fill by November 29\\, 2026" in unfolded
+    assert "DTSTART;VALUE=DATE:20261129" in unfolded
+    assert "DTEND;VALUE=DATE:20261130" in unfolded  # exclusive: Nov 29 only
+    assert "SUMMARY:Last day your pharmacy can fill (until 11:59 pm Eastern)" in unfolded
+    assert "Fill by November 29\\, 2026" in unfolded
     calendar = icalendar.Calendar.from_ical(body)
-    [event] = [e for e in calendar.walk("VEVENT")]
-    assert str(event["UID"]).endswith("@rems-compliance")
+    [event] = [e for e in calendar.walk("VEVENT") if "pharmacy" in str(e["SUMMARY"])]
+    assert re.fullmatch(r"course-\d+-dispensing_window-month-1@rems-compliance",
+                        str(event["UID"]))
     assert event["DTSTAMP"].dt == datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
-    assert event["DESCRIPTION"] == "Fill by November 29, 2026 (the do-not-dispense-after date)."
+    assert event["DESCRIPTION"] == (
+        "Your pharmacy must fill your medicine by Nov 29, 11:59 pm Eastern time. "
+        "Fill by November 29, 2026 (the do-not-dispense-after date).")
 
 
 def test_a_patient_without_a_course_gets_no_calendar(app, factory, frozen):

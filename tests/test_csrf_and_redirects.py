@@ -69,6 +69,8 @@ FORM_ROUTES = {
     "patient.enrollment": ("patient", "/patient/enrollment", {"password": PASSWORD}),
     "patient.answer_questions": ("patient", "/patient/month/answers", {}),
     "patient.attest": ("patient", "/patient/month/attestation", {"password": PASSWORD}),
+    "patient.start_calendar": ("patient", "/patient/calendar/address", {}),
+    "patient.stop_calendar": ("patient", "/patient/calendar/address/stop", {}),
     "question_banks.new": ("admin", "/admin/question-banks/new", {"questions": "[]"}),
     "question_banks.activate": ("admin", "/admin/question-banks/{bank}/activate", {}),
     "pharmacist.find_patient": ("pharmacist", "/pharmacist/patients/find", {}),

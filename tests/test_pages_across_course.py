@@ -46,9 +46,10 @@ BLUEPRINT_ROLE = {"admin": "admin", "question_banks": "admin", "prescriber": "pr
 # Every signed-in role lands on these too.
 SHARED_PAGES = {"auth.index", "auth.login", "auth.change_password", "auth.forgot_password",
                 "account.emails"}
-# Not a role's page: API-key clients, static files, and links that need an emailed token.
+# Not a role's page: API-key clients, calendar apps, static files, and links that need an
+# emailed token.
 NOT_ROLE_PAGES = {"static", "auth.accept_invitation", "auth.reset_password"}
-NOT_ROLE_BLUEPRINTS = {"api"}
+NOT_ROLE_BLUEPRINTS = {"api", "feeds"}
 FIND = "/pharmacist/patients/find"
 
 

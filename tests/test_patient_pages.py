@@ -79,7 +79,7 @@ def test_home_gives_the_deadlines_in_eastern_time(app, db, prescriber):
     home = text(browser.get("/patient/"))
     assert "Answer this month's questions by Nov 29" in home
     assert "Your pharmacy must fill by Nov 29, 11:59 pm Eastern" in home
-    assert 'href="/patient/calendar.ics"' in browser.get("/patient/").text
+    assert 'href="/patient/calendar"' in browser.get("/patient/").text
 
 
 def answers_form(**overrides) -> dict:

@@ -7,6 +7,7 @@ from compliance.web import (
     admin,
     auth,
     errors,
+    feeds,
     patient,
     pharmacist,
     prescriber,
@@ -18,7 +19,7 @@ from compliance.web.pages import words
 
 def init_app(app: Flask) -> None:
     for blueprint in (auth.bp, account.bp, admin.bp, prescriber.bp, pharmacist.bp, patient.bp,
-                      question_banks.bp):
+                      question_banks.bp, feeds.bp):
         app.register_blueprint(blueprint)
     app.context_processor(inject_navigation)
     app.add_template_filter(words)

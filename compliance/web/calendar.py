@@ -10,24 +10,37 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Alarm, Calendar, Event, vDuration
 
-from compliance.services.course_view import CourseView, PlanItemKind
+from compliance.services.course_view import CourseView, PlanItem, PlanItemKind
 from workflows.findings import ReasonCode
 from workflows.machines import CourseState
 
 ZONE_WORDS = {"America/New_York": "Eastern", "America/Chicago": "Central",
               "America/Denver": "Mountain", "America/Los_Angeles": "Pacific"}
 
+@dataclass(frozen=True)
+class Entry:
+    """How a plan item reads in the patient's calendar: one day, its first or its last."""
+
+    summary: str
+    on_last_day: bool = False
+
+
 # What a patient's calendar holds: their own dates, not the prescriber's paperwork.
 PATIENT_ITEMS = {
-    PlanItemKind.PREGNANCY_TEST: "Pregnancy test",
-    PlanItemKind.DISPENSING_WINDOW: "Last day your pharmacy can fill",
-    PlanItemKind.REFILL: "Next fill possible",
-    PlanItemKind.POST_TREATMENT_TEST: "Post-treatment pregnancy test",
-    PlanItemKind.CONTRACEPTION_AFTER_TREATMENT: "Keep using two birth control methods",
-    PlanItemKind.NO_BLOOD_DONATION: "Do not donate blood",
+    PlanItemKind.PREGNANCY_TEST: Entry("Pregnancy test due", on_last_day=True),
+    PlanItemKind.DISPENSING_WINDOW: Entry("Last day your pharmacy can fill", on_last_day=True),
+    PlanItemKind.REFILL: Entry("Next fill possible"),
+    PlanItemKind.POST_TREATMENT_TEST: Entry("Post-treatment pregnancy test"),
+    PlanItemKind.CONTRACEPTION_AFTER_TREATMENT: Entry("Last day to keep using birth control",
+                                                      on_last_day=True),
+    PlanItemKind.NO_BLOOD_DONATION: Entry("Last day not to donate blood", on_last_day=True),
 }
+# A calendar app shows each day's reminder at 9 am the day before and 8 am on the day.
+ALARMS = (timedelta(hours=-15), timedelta(hours=8))
+KEPT_PAST = timedelta(days=31)  # a day older than this has left the calendar
+REFRESH = timedelta(hours=1)  # how often a subscribed calendar app should read the feed again
 
 
 # While one of these stands, this month is not done, whatever the patient answered.
@@ -49,13 +62,17 @@ def short_day(day: date) -> str:
     return f"{day:%b} {day.day}"
 
 
-def closing_time(instant: datetime, zone: ZoneInfo) -> str:
-    """ "Dec 3, 11:59 pm Eastern" """
+def time_of_day(instant: datetime, zone: ZoneInfo) -> str:
+    """ "11:59 pm Eastern" """
     local = instant.astimezone(zone)
     hour = local.hour % 12 or 12
     half = "am" if local.hour < 12 else "pm"
-    return (f"{short_day(local.date())}, {hour}:{local:%M} {half} "
-            f"{ZONE_WORDS.get(zone.key, local.tzname())}")
+    return f"{hour}:{local:%M} {half} {ZONE_WORDS.get(zone.key, local.tzname())}"
+
+
+def closing_time(instant: datetime, zone: ZoneInfo) -> str:
+    """ "Dec 3, 11:59 pm Eastern" """
+    return f"{short_day(instant.astimezone(zone).date())}, {time_of_day(instant, zone)}"
 
 
 def signed_time(instant: datetime, zone: ZoneInfo) -> str:
@@ -105,27 +122,58 @@ def todos(view: CourseView) -> list[Todo]:
     return items
 
 
-def ics(view: CourseView) -> bytes:
-    """The patient's upcoming plan items as an iCalendar file (RFC 5545), all-day events."""
-    today, now = view.today, view.now
+def ics(view: CourseView | None) -> bytes:
+    """The patient's dates as an iCalendar file (RFC 5545): one all-day event per date, each
+    with two alarms, under a UID that stays the same while the date it names moves, so a
+    calendar app updates an event instead of adding a second one. No course: no events."""
     calendar = Calendar()
     calendar.add("prodid", "-//REMS Compliance//Patient plan//EN")
     calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", "My treatment program")
-    for item in view.plan.items:
-        if item.kind not in PATIENT_ITEMS:
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(REFRESH).to_ical().decode())
+    for item in view.plan.items if view else ():
+        entry = PATIENT_ITEMS.get(item.kind)
+        if entry is None:
             continue
-        first = item.starts_on or item.ends_on
-        last = item.ends_on or item.starts_on
-        if first is None or (last is not None and last < today):
+        on = (item.ends_on if entry.on_last_day else None) or item.starts_on
+        if on is None or on < view.today - KEPT_PAST:
             continue
-        event = Event()
-        event.add("uid", f"course-{view.rows.course.id}-{item.kind}-{first.isoformat()}"
-                         "@rems-compliance")
-        event.add("dtstamp", now)
-        event.add("dtstart", first)
-        event.add("dtend", (last or first) + timedelta(days=1))  # exclusive end
-        event.add("summary", PATIENT_ITEMS[item.kind])
-        event.add("description", item.message)
-        calendar.add_component(event)
+        calendar.add_component(_event(view, item, entry, on))
     return calendar.to_ical()
+
+
+def _event(view: CourseView, item: PlanItem, entry: Entry, on: date) -> Event:
+    summary, description = entry.summary, item.message
+    if item.kind is PlanItemKind.DISPENSING_WINDOW and item.ends_at is not None:
+        summary = f"{summary} (until {time_of_day(item.ends_at, view.program.zone)})"
+        description = (f"Your pharmacy must fill your medicine by "
+                       f"{closing_time(item.ends_at, view.program.zone)} time. {item.message}")
+    event = Event()
+    event.add("uid", f"course-{view.rows.course.id}-{_occurrence(view, item.kind)}"
+                     "@rems-compliance")
+    event.add("dtstamp", view.now)
+    event.add("dtstart", on)
+    event.add("dtend", on + timedelta(days=1))  # exclusive: the one day
+    event.add("transp", "TRANSPARENT")  # a reminder, not a busy day
+    event.add("summary", summary)
+    event.add("description", description)
+    for trigger in ALARMS:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary)
+        alarm.add("trigger", trigger)
+        event.add_component(alarm)
+    return event
+
+
+def _occurrence(view: CourseView, kind: PlanItemKind) -> str:
+    """Which test or month an item is about: the next test is named by how many tests came
+    before it, a window or a refill by its month, the dates after treatment by their kind."""
+    if kind is PlanItemKind.PREGNANCY_TEST:
+        return f"{kind}-{len(view.rows.tests) + 1}"
+    if kind in (PlanItemKind.DISPENSING_WINDOW, PlanItemKind.REFILL):
+        return f"{kind}-month-{view.rows.cycle.number if view.rows.cycle else 0}"
+    return str(kind)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from compliance import clock
 from compliance.auth import roles_required
 from compliance.db import get_session
+from compliance.mailer import link
 from compliance.models import (
     Dispense,
     PatientProfile,
@@ -22,6 +23,7 @@ from compliance.models import (
 )
 from compliance.programs import method_choices, program
 from compliance.services import (
+    calendar_feeds,
     course_view,
     courses,
     monthly,
@@ -31,6 +33,7 @@ from compliance.services import (
     worklist,
 )
 from compliance.web import calendar
+from compliance.web.forms import ActionForm
 from compliance.web.forms_patient import AttestationForm, EnrollmentForm, quiz_form
 from compliance.web.pages import form_page
 
@@ -171,6 +174,40 @@ def calendar_file():
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": 'attachment; filename="my-program.ics"',
         "Cache-Control": "private, no-store"})
+
+
+@bp.get("/calendar")
+@patient_only
+def calendar_page():
+    """Whether the patient's calendar address is on, when their calendar app last read it,
+    and the buttons to make a new one or stop it."""
+    mine = Mine()
+    return render_template("patient/calendar.html", mine=mine, form=ActionForm(),
+                           feed=calendar_feeds.feed_of(mine.db, mine.patient), address=None)
+
+
+@bp.post("/calendar/address")
+@patient_only
+def start_calendar():
+    """A new secret address, shown on this answer only: only its hash is kept."""
+    mine, form = Mine(), ActionForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("patient.calendar_page"))
+    token = calendar_feeds.start(mine.db, patient=mine.patient, now=clock.now())
+    address = link("feeds.calendar_feed", token=token)
+    return render_template("patient/calendar.html", mine=mine, form=ActionForm(),
+                           feed=calendar_feeds.feed_of(mine.db, mine.patient), address=address,
+                           webcal="webcal://" + address.split("://", 1)[1])
+
+
+@bp.post("/calendar/address/stop")
+@patient_only
+def stop_calendar():
+    mine, form = Mine(), ActionForm()
+    if form.validate_on_submit() and calendar_feeds.stop(mine.db, patient=mine.patient):
+        flash("Your calendar address is stopped. Your calendar app no longer receives your "
+              "dates; you can remove the calendar from it.", "success")
+    return redirect(url_for("patient.calendar_page"))
 
 
 def _bank(mine: Mine):

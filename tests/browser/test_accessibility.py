@@ -139,6 +139,8 @@ PAGES = [
     Visit("pharmacist-api-keys", "pharmacist.api_keys_list", "pharmacist",
           "/pharmacist/api-keys"),
     Visit("patient-home", "patient.home", "patient", "/patient/", phone=True),
+    Visit("patient-calendar", "patient.calendar_page", "patient", "/patient/calendar",
+          phone=True),
     Visit("patient-enrollment", "patient.enrollment", "patient", "/patient/enrollment",
           phone=True, empty_form=True),
     Visit("patient-month", "patient.month", "patient", "/patient/month", phone=True),
