@@ -68,6 +68,16 @@ def fill(number: str, **overrides) -> dict:
 
 # --- Find a patient ---------------------------------------------------------------------
 
+def test_the_text_a_scanner_types_from_the_card_finds_the_patient(lead, counter):
+    """Does the ID as a scanner types it from the card's QR code (then Enter) find them?"""
+    patient = counter.world.patient
+    page = post(lead, FIND, {"patient_id": f"{patient.program_patient_id}\r\n",
+                             "date_of_birth": DOB})
+    assert page.status_code == 200
+    assert field_value(page.text, "patient_id") == patient.program_patient_id
+    assert "Casey Morgan" in page.text
+
+
 def test_both_identifiers_find_the_patient_and_the_read_is_audited(lead, db, counter):
     """Do ID and date of birth together show the patient and the RMA form, audited?"""
     patient = counter.world.patient

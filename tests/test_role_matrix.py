@@ -43,6 +43,7 @@ GET_ROUTES = {
     "patient.history": ("/patient/history", {"patient"}),
     "patient.calendar_file": ("/patient/calendar.ics", {"patient"}),
     "patient.calendar_page": ("/patient/calendar", {"patient"}),
+    "patient.card": ("/patient/card", {"patient"}),
     "question_banks.index": ("/admin/question-banks/", {"admin"}),
     "question_banks.new": ("/admin/question-banks/new", {"admin"}),
     "question_banks.show": ("/admin/question-banks/{bank}", {"admin"}),

@@ -32,7 +32,7 @@ from compliance.services import (
     signatures,
     worklist,
 )
-from compliance.web import calendar
+from compliance.web import calendar, program_card
 from compliance.web.forms import ActionForm
 from compliance.web.forms_patient import AttestationForm, EnrollmentForm, quiz_form
 from compliance.web.pages import form_page
@@ -56,6 +56,7 @@ class Mine:
             if self.course else None
         self.rows = self.view.rows if self.view else None
         self.zone = program(self.patient.program).zone
+        self.program_name = program(self.patient.program).versions[-1].program_name
 
     def signed_time(self, instant) -> str:
         return calendar.signed_time(instant, self.zone)
@@ -72,7 +73,20 @@ def home():
     todos = calendar.todos(mine.view) if mine.view else []
     enrollment = signatures.find(mine.db, mine.course and mine.course.enrollment_signature_id)
     return render_template("patient/home.html", patient=mine.patient, prescriber=prescriber,
-                           course=mine.course, todos=todos, enrollment=enrollment, mine=mine)
+                           course=mine.course, todos=todos, enrollment=enrollment, mine=mine,
+                           qr=program_card.qr_image(mine.patient.program_patient_id),
+                           program_name=mine.program_name)
+
+
+@bp.get("/card")
+@patient_only
+def card():
+    """The program card alone, to print on one card-sized page."""
+    mine = Mine()
+    patients.view_patient(mine.db, patient=mine.patient)
+    return render_template("patient/card.html", patient=mine.patient, mine=mine,
+                           qr=program_card.qr_image(mine.patient.program_patient_id),
+                           program_name=mine.program_name)
 
 
 @bp.route("/enrollment", methods=["GET", "POST"])

@@ -139,6 +139,7 @@ PAGES = [
     Visit("pharmacist-api-keys", "pharmacist.api_keys_list", "pharmacist",
           "/pharmacist/api-keys"),
     Visit("patient-home", "patient.home", "patient", "/patient/", phone=True),
+    Visit("patient-card", "patient.card", "patient", "/patient/card", phone=True),
     Visit("patient-calendar", "patient.calendar_page", "patient", "/patient/calendar",
           phone=True),
     Visit("patient-enrollment", "patient.enrollment", "patient", "/patient/enrollment",
