@@ -12,8 +12,10 @@ from tests.conftest import post_form, sign_in
 from tests.form_helpers import (
     NEW_PASSWORD,
     VALID,
+    assert_error_next_to,
     emailed_path,
     fast_sign_in,
+    field_value,
 )
 
 ADMIN_EMAIL = "admin@example.com"
@@ -255,3 +257,44 @@ def test_npi_is_stored_as_typed_without_spaces(app, admin, db):
     assert submit(admin, "/admin/prescribers/new", data).status_code == 302
     assert npi in admin.get("/admin/prescribers").text
 
+
+
+def test_a_first_certification_starts_today_for_the_programs_twelve_months(admin, factory):
+    """Does a never-certified prescriber's form start today (Nov 23, 2026) and end 12 months
+    later, so the admin only picks the status?"""
+    prescriber = factory.prescriber(certified=False)
+    page = admin.get(f"/admin/prescribers/{prescriber.id}/certification").text
+    assert field_value(page, "certified_on") == "2026-11-23"
+    assert field_value(page, "expires_on") == "2027-11-23"
+
+
+@pytest.mark.parametrize(("kind", "expires_on", "refused"), [
+    ("prescriber", "2027-11-01", False),   # exactly 12 months
+    ("prescriber", "2027-11-02", True),    # a day more
+    ("pharmacy", "2027-11-01", False),
+    ("pharmacy", "2028-11-01", True),
+])
+def test_a_certification_longer_than_the_program_allows_is_refused(
+        admin, db, factory, kind, expires_on, refused):
+    """Is a period longer than the program's 12 months refused next to the expiry date,
+    with the admin's values kept, and the period saved otherwise?"""
+    if kind == "prescriber":
+        target, url = factory.prescriber(certified=False), "/admin/prescribers/{}/certification"
+    else:
+        target, url = factory.pharmacy(certified=False), "/admin/pharmacies/{}/certification"
+    url = url.format(target.id)
+    data = {"status": "certified", "certified_on": "2026-11-01", "expires_on": expires_on}
+    if kind == "pharmacy":
+        data["staff_trained_on"] = "2026-11-01"
+    answer = submit(admin, url, data)
+    if refused:
+        assert answer.status_code == 422
+        assert_error_next_to(answer.text, "expires_on",
+                             "expires on November 1, 2027 at the latest")
+        assert field_value(answer.text, "expires_on") == expires_on
+        db.refresh(target)
+        assert target.certification_expires_on is None
+    else:
+        assert answer.status_code == 302
+        db.refresh(target)
+        assert target.certification_expires_on == date.fromisoformat(expires_on)

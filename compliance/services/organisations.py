@@ -1,6 +1,6 @@
 """Program administration: prescribers, pharmacies, pharmacists and their certifications."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from compliance.models.inputs import (
     PharmacyCreate,
     PrescriberCreate,
 )
+from compliance.programs import DEFAULT_PROGRAM, program
+from workflows.dates import add_months, human
+from workflows.programs import program_version_for
 
 from .errors import Refused, validated
 from .invitations import issue_invitation
@@ -81,9 +84,24 @@ def add_pharmacist(db: Session, *, data: dict, now: datetime, invitation_days: i
     return user, token
 
 
+def certification_months(target: PrescriberProfile | Pharmacy, on: date) -> int:
+    """How long a certification of this kind lasts under the version in force `on`."""
+    version = program_version_for(program(DEFAULT_PROGRAM), on)
+    months = version.prescriber_certification_months if isinstance(target, PrescriberProfile) \
+        else version.pharmacy_certification_months
+    return months.value
+
+
 def certify(db: Session, *, target: PrescriberProfile | Pharmacy, data: dict) -> None:
-    """Record a certification decision (status and the period it is in force)."""
+    """Record a certification decision (status and the period it is in force). A period
+    longer than the program's would read as certified after the rules stop counting it."""
     entry = validated(Certification, data)
+    if entry.certified_on is not None and entry.expires_on is not None:
+        months = certification_months(target, entry.certified_on)
+        latest = add_months(entry.certified_on, months)
+        if entry.expires_on > latest:
+            raise Refused({"expires_on": f"A certification lasts {months} months: it expires "
+                                         f"on {human(latest)} at the latest."})
     old = {"status": target.certification_status, "certified_on": target.certified_on,
            "expires_on": target.certification_expires_on}
     target.certification_status = entry.status

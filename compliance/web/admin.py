@@ -17,6 +17,7 @@ from compliance.web.forms import (
     PrescriberForm,
 )
 from compliance.web.pages import Page, emailed, form_page
+from workflows.dates import add_months
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_only = roles_required("admin")
@@ -172,9 +173,14 @@ def send_reset(user_id: int):
 
 
 def _certification_page(target, label: str, back: str):
+    """The certification form; never certified yet, it starts from today for the program's
+    full period."""
+    today = clock.today()
+    starts = target.certified_on or today
     form = CertificationForm(data={"status": target.certification_status,
-                                   "certified_on": target.certified_on,
-                                   "expires_on": target.certification_expires_on,
+                                   "certified_on": starts,
+                                   "expires_on": target.certification_expires_on or add_months(
+                                       starts, organisations.certification_months(target, starts)),
                                    "staff_trained_on": getattr(target, "staff_trained_on",
                                                                None)})
     if not isinstance(target, Pharmacy):
