@@ -106,6 +106,19 @@ def refresh_worklist(batch_size: int) -> None:
     click.echo(f"Refreshed the next action of {count} open courses.")
 
 
+@maintenance_group.command("send-reminders",
+                           help="Write the reminders due now into the outbox, each once "
+                                "(idempotent; the worker runs it hourly).")
+def send_reminders() -> None:
+    from compliance.services import reminders
+
+    app = current_app
+    with app.test_request_context(base_url=app.config["PUBLIC_URL"]), \
+            Session(get_engine(), expire_on_commit=False) as db:
+        count = reminders.send_due(db, clock.now())
+    click.echo(f"Wrote {count} reminders to the outbox.")
+
+
 @maintenance_group.command("expire-rmas",
                            help="Expire every unused RMA past its do-not-dispense-after date "
                                 "(idempotent; run hourly).")

@@ -8,6 +8,7 @@ The course: confirmation test on day 20 (Oct 21), so the first window's last day
 from datetime import date, timedelta
 from html import unescape
 
+import freezegun
 import pytest
 from sqlalchemy import select
 
@@ -277,4 +278,18 @@ def test_the_worker_schedule_sends_reminders_hourly(context, db, factory):
     ready_for_first_fill(db, factory)
     assert run_due_jobs(db, at(26))["send-reminders"] == 1
     assert "send-reminders" not in run_due_jobs(db, at(26) + timedelta(minutes=59))
+    assert kinds_written(db) == ["window_last_day"]
+
+
+def test_the_operators_command_writes_the_same_reminders_once(app, db, factory):
+    """Does `flask maintenance send-reminders` write the day's reminder, and nothing the
+    second time?"""
+    with app.test_request_context():
+        ready_for_first_fill(db, factory)
+    runner = app.test_cli_runner()
+    with freezegun.freeze_time(at(26)):
+        first = runner.invoke(args=["maintenance", "send-reminders"])
+        again = runner.invoke(args=["maintenance", "send-reminders"])
+    assert first.exit_code == 0 and "Wrote 1 reminders" in first.output
+    assert "Wrote 0 reminders" in again.output
     assert kinds_written(db) == ["window_last_day"]
