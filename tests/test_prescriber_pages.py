@@ -392,3 +392,26 @@ def test_an_entry_is_marked_in_error_from_the_page(app, db, signed_in, prescribe
     assert "marked as entered in error" in page  # the timeline's list
     db.expire_all()
     assert db.query(ContraceptionMethod).one().in_error_at is not None
+
+
+@pytest.mark.parametrize(("status", "expires_on", "notice"), [
+    ("certified", date(2027, 1, 1), None),
+    ("pending", None, "Your certification is pending."),
+    ("suspended", date(2027, 1, 1), "Your certification is not in force."),
+    ("certified", date(2026, 6, 1), "Your certification is not in force."),  # lapsed
+])
+def test_a_prescriber_not_certified_is_told_on_every_page(client, db, factory, frozen_now,
+                                                          status, expires_on, notice):
+    """Does a pending, suspended or lapsed prescriber read why before anything is refused,
+    on the worklist and the registration form alike?"""
+    from compliance.models import User
+
+    profile = factory.prescriber()
+    profile.certification_status, profile.certification_expires_on = status, expires_on
+    db.commit()
+    fast_sign_in(client, db, db.get(User, profile.user_id))
+    for url in ("/prescriber/", "/prescriber/patients/new"):
+        page = client.get(url).text
+        assert ('id="certification-notice"' in page) is (notice is not None)
+        if notice:
+            assert notice in page

@@ -84,6 +84,18 @@ def refuse_unless_certified(prescriber: PrescriberProfile, today: date) -> None:
                       "administrator must certify you before you can enroll patients.")
 
 
+def certification_notice(prescriber: PrescriberProfile, today: date) -> str | None:
+    """What a prescriber whose certification is not in force reads on every page, so a
+    refusal never comes as a surprise; None when it is in force."""
+    if prescriber_certified_today(prescriber, today):
+        return None
+    if prescriber.certification_status == "pending":
+        return ("Your certification is pending. Until the program administrator certifies "
+                "you, you cannot enroll patients and no pharmacy can fill for them.")
+    return ("Your certification is not in force. You cannot enroll patients and no pharmacy "
+            "can fill for them until the program administrator certifies you again.")
+
+
 def list_patients(db: Session, *, prescriber: PrescriberProfile, page: int, per_page: int
                   ) -> tuple[list[tuple[PatientProfile, User]], int]:
     """One page of the prescriber's patients by name, and the total count."""

@@ -246,6 +246,17 @@ def act(patient_id: int, form_name: str, success: str, perform: Callable):
     return chart.render(own_patient(patient_id), status=422, **{form_name: form})
 
 
+@bp.context_processor
+def certification_banner() -> dict:
+    """The pending or lapsed certification, on every page of the prescriber's."""
+    if not current_user.is_authenticated or current_user.role != "prescriber":
+        return {}
+    profile = get_session().scalar(
+        select(PrescriberProfile).where(PrescriberProfile.user_id == current_user.id))
+    return {"certification_notice": profile and patients.certification_notice(
+        profile, clock.today())}
+
+
 def current_prescriber() -> PrescriberProfile:
     """The signed-in prescriber's profile (an account without one has nothing here)."""
     profile = get_session().scalar(
