@@ -114,8 +114,13 @@ def test_deactivated_account_cannot_sign_in_until_reactivated(app, admin, factor
     person = factory.prescriber(email="dr.gone@example.com")
     theirs = app.test_client()
     assert sign_in(theirs, "dr.gone@example.com").status_code == 302
-    off = submit(admin, f"/admin/users/{person.user_id}/deactivate", {},
-                 token_from="/admin/users", follow_redirects=True)
+    asked = admin.get(f"/admin/users/{person.user_id}/deactivate")
+    assert "will no longer be able to sign in" in asked.text
+    unsaid = submit(admin, f"/admin/users/{person.user_id}/deactivate", {"reason": " "})
+    assert unsaid.status_code == 422
+    assert_error_next_to(unsaid.text, "reason", "Say why this account is deactivated.")
+    off = submit(admin, f"/admin/users/{person.user_id}/deactivate",
+                 {"reason": "Left the practice."}, follow_redirects=True)
     assert "is now deactivated" in off.text
     kicked = theirs.get("/prescriber/", follow_redirects=True)
     assert "This account has been deactivated." in kicked.text
@@ -137,8 +142,7 @@ def test_admin_cannot_deactivate_themself(admin, db):
     me = db.scalar(select(User).where(User.email == ADMIN_EMAIL))
     users_page = admin.get("/admin/users").text
     assert f"/admin/users/{me.id}/deactivate" not in users_page
-    response = submit(admin, f"/admin/users/{me.id}/deactivate", {}, token_from="/admin/users",
-                      follow_redirects=True)
+    response = submit(admin, f"/admin/users/{me.id}/deactivate", {"reason": "Testing"})
     assert "You cannot deactivate your own account." in response.text
     db.rollback()
     assert db.get(User, me.id).is_active

@@ -150,12 +150,13 @@ def test_deactivation_and_reactivation_are_audited(client, db, factory, admin):
     does a repeated deactivation log nothing?"""
     person = factory.user("pharmacist")
     before = last_event_id(db)
-    send(client, f"/admin/users/{person.id}/deactivate", {}, token_from="/admin/users")
-    send(client, f"/admin/users/{person.id}/deactivate", {}, token_from="/admin/users")
+    why = {"reason": "Left the pharmacy."}
+    send(client, f"/admin/users/{person.id}/deactivate", why)
+    send(client, f"/admin/users/{person.id}/deactivate", why)
     send(client, f"/admin/users/{person.id}/reactivate", {}, token_from="/admin/users")
     events = events_since(db, before)
     assert [(e.action, e.summary) for e in events] == [
-        ("user.deactivated", {"is_active": [True, False]}),
+        ("user.deactivated", {"is_active": [True, False], "reason": "Left the pharmacy."}),
         ("user.reactivated", {"is_active": [False, True]}),
     ]
     assert_attributed(events, admin, "admin")
@@ -189,7 +190,7 @@ def test_refused_changes_leave_no_event(client, db, factory, frozen, kind, chang
 def test_self_deactivation_refusal_leaves_no_event(client, db, admin):
     """Is a refused self-deactivation left out of the log (nothing changed)?"""
     before = last_event_id(db)
-    send(client, f"/admin/users/{admin.id}/deactivate", {}, token_from="/admin/users")
+    send(client, f"/admin/users/{admin.id}/deactivate", {"reason": "Testing"})
     assert events_since(db, before) == []
 
 

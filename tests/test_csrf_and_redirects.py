@@ -48,7 +48,9 @@ FORM_ROUTES = {
         "name": "New Pharmacist", "email": "new.pharmacist@example.com"}),
     "admin.pharmacy_certification": ("admin", "/admin/pharmacies/{pharmacy}/certification",
                                      {"status": "suspended"}),
-    "admin.set_user_active": ("admin", "/admin/users/{invited_user}/deactivate", {}),
+    "admin.deactivate_user": ("admin", "/admin/users/{invited_user}/deactivate",
+                              {"reason": "Left the practice."}),
+    "admin.reactivate_user": ("admin", "/admin/users/{invited_user}/reactivate", {}),
     "admin.reissue_invitation": ("admin", "/admin/users/{invited_user}/invitation", {}),
     "admin.send_reset": ("admin", "/admin/users/{invited_user}/reset", {}),
     "prescriber.new_patient": ("prescriber", "/prescriber/patients/new", {

@@ -188,7 +188,8 @@ def ids_now(db, cast: Cast) -> dict:
         Rma.course_id == world.course.id).order_by(Rma.id.desc()).limit(1))
     return {"patient_id": world.patient.id, "prescriber_id": world.course.prescriber_id,
             "pharmacy_id": cast.pharmacy.id, "bank_id": world.bank.id,
-            "request_id": latest_request, "rma_number": latest_rma}
+            "request_id": latest_request, "rma_number": latest_rma,
+            "user_id": world.patient.user_id}
 
 
 def role_pages(app, role: str, ids: dict) -> list[str]:
@@ -315,7 +316,7 @@ def test_every_get_page_belongs_to_a_role_and_its_ids_are_known(app):
     """Is every GET route either a role's page whose URL parameters the walk can fill, or
     on purpose not a role page? (A new blueprint or parameter must be added here.)"""
     known = {"patient_id", "prescriber_id", "pharmacy_id", "bank_id", "request_id",
-             "rma_number"}
+             "rma_number", "user_id"}
     for rule in get_rules(app):
         who = owner(rule.endpoint)  # KeyError for a blueprint of no known role
         if who is not None:

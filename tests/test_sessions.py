@@ -130,8 +130,7 @@ def test_deactivation_ends_live_sessions(app, client, factory, admin):
     sign_in(victim_browser, victim.email)
     assert victim_browser.get("/prescriber/").status_code == 200
     sign_in(client, admin.email)
-    response = post_form(client, f"/admin/users/{victim.id}/deactivate", {},
-                         token_from="/admin/users")
+    response = post_form(client, f"/admin/users/{victim.id}/deactivate", {"reason": "Left."})
     assert response.status_code == 302
     after = victim_browser.get("/prescriber/")
     assert login_next(after) == "/prescriber/"

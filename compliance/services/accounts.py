@@ -102,13 +102,17 @@ def sign_out(db: Session, *, now: datetime) -> None:
 
 
 def set_active(db: Session, *, user_id: int, active: bool, acting_user_id: int,
-               now: datetime) -> User:
-    """Deactivate or reactivate an account; deactivation ends its open sessions at once."""
+               now: datetime, reason: str = "") -> User:
+    """Deactivate or reactivate an account; deactivation ends its open sessions at once and
+    needs a reason, which the audit event keeps."""
     user = db.get(User, user_id)
     if user is None:
         raise Refused("No such account.")
     if user.id == acting_user_id and not active:
         raise Refused("You cannot deactivate your own account.")
+    reason = reason.strip()
+    if not active and not reason:
+        raise Refused({"reason": "Say why this account is deactivated."})
     if user.is_active == active:
         return user
     user.is_active = active
@@ -116,8 +120,9 @@ def set_active(db: Session, *, user_id: int, active: bool, acting_user_id: int,
     db.add(user)
     if not active:
         end_sessions(db, user_id=user.id, reason="deactivated", now=now)
+    summary = {"is_active": [not active, active]} | ({} if active else {"reason": reason})
     audit.record(db, "user.reactivated" if active else "user.deactivated", "user", user.id,
-                 summary={"is_active": [not active, active]})
+                 summary=summary)
     db.commit()
     return user
 

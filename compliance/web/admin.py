@@ -12,6 +12,7 @@ from compliance.services import accounts, invitations, organisations
 from compliance.web.forms import (
     ActionForm,
     CertificationForm,
+    DeactivateForm,
     PharmacistForm,
     PharmacyForm,
     PrescriberForm,
@@ -126,18 +127,32 @@ def users():
     return render_template("admin/users.html", page=page, action_form=ActionForm())
 
 
-@bp.post("/users/<int:user_id>/<any(deactivate, reactivate):change>")
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
 @admin_only
-def set_user_active(user_id: int, change: str):
+def deactivate_user(user_id: int):
+    """What deactivation does, the reason asked, and the button that confirms it."""
+    db = get_session()
+    user, form = get_or_404(db, User, user_id), DeactivateForm()
+    if form.validate_on_submit():
+        with form.refusals():
+            accounts.set_active(db, user_id=user.id, active=False, reason=form.reason.data,
+                                acting_user_id=current_user.id, now=clock.now())
+        if form.refused is None:
+            flash(f"{user.name} is now deactivated.", "success")
+            return redirect(url_for("admin.users"))
+    return form_page("admin/deactivate.html", form, user=user)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@admin_only
+def reactivate_user(user_id: int):
     form = ActionForm()
     if form.validate_on_submit():
         with form.refusals():
-            user = accounts.set_active(get_session(), user_id=user_id,
-                                       active=change == "reactivate",
+            user = accounts.set_active(get_session(), user_id=user_id, active=True,
                                        acting_user_id=current_user.id, now=clock.now())
         if form.refused is None:
-            flash(f"{user.name} is now {'active' if user.is_active else 'deactivated'}.",
-                  "success")
+            flash(f"{user.name} is now active.", "success")
     return redirect(url_for("admin.users"))
 
 

@@ -170,6 +170,12 @@ class PharmacistForm(ServiceForm):
     responsible = BooleanField("Responsible pharmacist of this pharmacy")
 
 
+class DeactivateForm(ServiceForm):
+    reason = TextAreaField("Why is this account deactivated?",
+                           validators=[REQUIRED, Length(max=500)],
+                           description="Kept in the audit log with your name and the time.")
+
+
 class CertificationForm(ServiceForm):
     status = SelectField("Status", choices={s.value: s.value.capitalize()
                                             for s in CertificationStatus})

@@ -119,6 +119,8 @@ PAGES = [
     Visit("admin-pharmacy-certification", "admin.pharmacy_certification", "admin",
           "/admin/pharmacies/{cast.pharmacy.id}/certification"),
     Visit("admin-users", "admin.users", "admin", "/admin/users"),
+    Visit("admin-deactivate", "admin.deactivate_user", "admin",
+          "/admin/users/{cast.patient_user.id}/deactivate", empty_form=True),
     Visit("admin-question-banks", "question_banks.index", "admin", "/admin/question-banks/"),
     Visit("admin-question-bank-new", "question_banks.new", "admin",
           "/admin/question-banks/new", empty_form=True),
