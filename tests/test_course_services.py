@@ -83,12 +83,26 @@ def test_the_confirmation_needs_the_prescribers_password(world, db):
     assert "password" in refusal.value.errors
 
 
+@pytest.mark.parametrize(("count", "accepted"), [(14, False), (15, True)])
+def test_a_bank_holds_three_times_the_questions_asked(world, db, count, accepted):
+    """Is a bank of fewer than 3 x 5 questions refused, saying how many are needed?"""
+    questions = json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS[:count])
+    if accepted:
+        question_banks.create_version(db, program="ipledge", category="can_get_pregnant",
+                                      now=at(1), questions_json=questions)
+        return
+    with pytest.raises(Refused, match="at least 15 questions") as refused:
+        question_banks.create_version(db, program="ipledge", category="can_get_pregnant",
+                                      now=at(1), questions_json=questions)
+    assert "there are 14" in refused.value.errors["questions"]
+
+
 def test_question_bank_versions_are_never_edited(world, db):
     """Does activating a new version retire the old one, and refuse to re-activate it?"""
     *_, first = world
     second = question_banks.create_version(
         db, program="ipledge", category="can_get_pregnant", now=at(1),
-        questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS[:2]))
+        questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS[::-1]))
     question_banks.activate(db, bank=second, now=at(1))
     db.refresh(first)
     assert (first.status, second.status, second.version) == ("retired", "active", 2)

@@ -18,6 +18,8 @@ step the course is held to domain.md section 3b against the machine's own small 
 3. Every reason of a denial names who must act, and nothing the pharmacy reads (reasons,
    refusals) gives away a result, a method or a test's date.
 4. A suspended or ended course is denied, its reasons leading with what stops it.
+5. The patient is never asked a question asked the month before, and after the program's
+   number of wrong tries no answer counts until the prescriber records re-education.
 
 Refusals (`Refused`, `Conflict`, `NotFound`) are normal outcomes here, recorded by the model.
 `STATEFUL_INVARIANTS=1,2` (say) checks only those invariants ("1v" is the voided status of
@@ -33,7 +35,7 @@ from collections import Counter
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import count
+from itertools import count, pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -84,7 +86,7 @@ from workflows.dates import MONTHS, add_months
 pytestmark = pytest.mark.db
 
 ZONE = ZoneInfo("America/New_York")
-ENABLED = set(os.environ.get("STATEFUL_INVARIANTS", "1,1v,2,3,4").replace(" ", "").split(","))
+ENABLED = set(os.environ.get("STATEFUL_INVARIANTS", "1,1v,2,3,4,5").replace(" ", "").split(","))
 
 # Where a course starts (local time in New York): each start is under one iPLEDGE version,
 # and its first weeks cross a DST change or the 2026 version's go-live.
@@ -472,6 +474,12 @@ class CourseLife(RuleBasedStateMachine):
     def prescriber_confirms_month(self):
         self._confirm()
 
+    @rule()
+    @step
+    def prescriber_reeducates(self):
+        self._attempt("prescriber records re-education", lambda: monthly.record_reeducation(
+            self.db, course=self.world.course, note="", now=self.now))
+
     @rule(target=methods, method=st.sampled_from(
         ["combined_oral_pill", "male_latex_condom", "intrauterine_device",
          "progestin_only_pill", "abstinence"]), days_ago=st.sampled_from([0, 40]))
@@ -687,12 +695,31 @@ class CourseLife(RuleBasedStateMachine):
 
     def _quiz(self, right: bool):
         answers = {q["id"]: q["answer"] for q in self.bank.questions} if right else {}
+        locked = self._quiz_locked()
         outcome = self._attempt(f"patient answers the quiz ({'right' if right else 'wrong'})",
                                 lambda: monthly.answer_quiz(self.db, course=self.world.course,
                                                             answers=answers, now=self.now))
+        if "5" in ENABLED:
+            self._check_questions(outcome, locked)
         if not isinstance(outcome, Refused) and not outcome.passed:
             return Refused("The quiz was not passed.")
         return outcome
+
+    def _quiz_locked(self) -> bool:
+        cycle = self.db.scalar(select(Cycle).where(Cycle.course_id == self.world.course.id)
+                               .order_by(Cycle.number.desc()).limit(1))
+        return monthly.quiz_locked(cycle, "ipledge", self.now)
+
+    def _check_questions(self, outcome, locked: bool) -> None:
+        """Invariant 5: no question of last month's set, and no try past the lock."""
+        if locked:
+            assert isinstance(outcome, Refused), (
+                "invariant 5: a try was accepted after the month's wrong tries were used up")
+        drawn = self.db.execute(select(Cycle.number, Cycle.quiz_question_ids).where(
+            Cycle.course_id == self.world.course.id).order_by(Cycle.number)).all()
+        for (number, before), (_, after) in pairwise(drawn):
+            assert not set(before) & set(after), (
+                f"invariant 5: month {number + 1} asks {set(before) & set(after)} again")
 
     def _attest(self, chosen):
         outcome = self._attempt(f"patient attests {chosen}", lambda: monthly.attest(

@@ -66,6 +66,7 @@ FORM_ROUTES = {
            ("record_test", "tests"), ("report_pregnancy", "pregnancy"),
            ("mark_in_error", "in-error"), ("record_registry_report", "registry-report"),
            ("resume_course", "resume"), ("confirm_month", "confirmation"),
+           ("record_reeducation", "reeducation"),
            ("set_home_testing", "home-testing"),
            ("change_category", "category"), ("end_treatment", "end"))},
     "patient.enrollment": ("patient", "/patient/enrollment", {"password": PASSWORD}),

@@ -29,10 +29,11 @@ METHODS = ("intrauterine_device", "male_latex_condom")
 def registered(app, db, factory, client):
     """A lenalidomide patient registered on the prescriber's page on day 0."""
     prescriber = factory.prescriber()
-    bank = question_banks.create_version(
-        db, program="lenalidomide", category=CATEGORY, now=at(0),
-        questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
-    question_banks.activate(db, bank=bank, now=at(0))
+    with app.app_context():
+        bank = question_banks.create_version(
+            db, program="lenalidomide", category=CATEGORY, now=at(0),
+            questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+        question_banks.activate(db, bank=bank, now=at(0))
     with freezegun.freeze_time(at(0)):
         fast_sign_in(client, db, db.get(User, prescriber.user_id))
         page = client.get("/prescriber/patients/new").text

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from compliance.models import Course
-from tests.conftest import PASSWORD, post_form, sign_in
+from compliance.models import Course, User
+from compliance.services import monthly
+from tests.conftest import MONDAY_NOON, PASSWORD, post_form, sign_in
 from tests.test_monthly_services import RIGHT, TWO_METHODS, bank, walk
 
 
@@ -86,15 +87,29 @@ def answers_form(**overrides) -> dict:
     return {**RIGHT, **overrides}
 
 
+def asked(app, db, course) -> list[dict]:
+    """This month's drawn questions, with their answers (as the bank holds them)."""
+    db.expire_all()
+    with app.app_context():
+        return monthly.month_questions(db, course=course, now=MONDAY_NOON)
+
+
+def wrong_choice(question: dict) -> str:
+    return next(c["id"] for c in question["choices"] if c["id"] != question["answer"])
+
+
 def test_a_wrong_answer_explains_why_and_allows_another_try(app, db, prescriber):
     """Does a wrong try show the explanation, keep the questions, and let the patient retry?"""
-    browser, _ = patient_browser(app, db, prescriber)
-    page = post_form(browser, "/patient/month/answers", answers_form(blood="any"),
+    browser, course = patient_browser(app, db, prescriber)
+    browser.get("/patient/month")
+    first = asked(app, db, course)[0]
+    page = post_form(browser, "/patient/month/answers",
+                     answers_form(**{first["id"]: wrong_choice(first)}),
                      token_from="/patient/month")
     assert page.status_code == 422
     seen = text(page)
     assert "1 answer is not right" in seen
-    assert "Do not donate blood during treatment" in seen
+    assert html.unescape(first["explanation"]) in seen
     assert "Check my answers" in seen
     again = post_form(browser, "/patient/month/answers", answers_form(),
                       token_from="/patient/month", follow_redirects=True)
@@ -105,7 +120,9 @@ def test_a_wrong_answer_explains_why_and_allows_another_try(app, db, prescriber)
 def test_a_skipped_question_is_marked_next_to_it(app, db, prescriber):
     """Is an unanswered question refused on the page, counting no try?"""
     browser, course = patient_browser(app, db, prescriber)
-    answers = {k: v for k, v in RIGHT.items() if k != "share"}
+    browser.get("/patient/month")
+    skipped = asked(app, db, course)[0]["id"]
+    answers = {k: v for k, v in RIGHT.items() if k != skipped}
     page = post_form(browser, "/patient/month/answers", answers, token_from="/patient/month")
     assert page.status_code == 422
     assert "Choose an answer." in text(page)
@@ -113,26 +130,45 @@ def test_a_skipped_question_is_marked_next_to_it(app, db, prescriber):
     assert db.get(Course, course.id).next_action != "QUIZ_FAILED"
 
 
-def test_the_third_wrong_try_tells_the_patient_their_prescriber_knows(app, db, prescriber):
-    """After three failed tries, does the page say the prescriber has been told?"""
+def test_after_three_wrong_tries_the_patient_talks_to_the_prescriber(app, db, prescriber):
+    """After three failed tries, are the questions gone with a plain "talk to your
+    prescriber", until the prescriber records on the patient's page that they went over
+    the program?"""
     browser, course = patient_browser(app, db, prescriber)
+    browser.get("/patient/month")
+    first = asked(app, db, course)[0]
     for _ in range(3):
-        page = post_form(browser, "/patient/month/answers", answers_form(share="yes"),
+        page = post_form(browser, "/patient/month/answers",
+                         answers_form(**{first["id"]: wrong_choice(first)}),
                          token_from="/patient/month")
-    assert "Your prescriber has been told" in text(page)
+    seen = text(page)
+    assert html.unescape(first["explanation"]) in seen
+    assert "Please talk to your prescriber" in seen and "Check my answers" not in seen
     db.expire_all()
     assert db.get(Course, course.id).next_action == "QUIZ_FAILED"
+    refused = post_form(browser, "/patient/month/answers", answers_form(),
+                        token_from="/patient/", follow_redirects=True)
+    assert "Please talk to your prescriber" in text(refused)
+
+    doctor = app.test_client()
+    sign_in(doctor, db.get(User, prescriber.user_id).email, PASSWORD)
+    chart = f"/prescriber/patients/{course.patient_id}"
+    assert "cannot try again until you go over the program" in text(doctor.get(chart))
+    done = post_form(doctor, f"{chart}/reeducation", {"reeducation-note": "Two methods."},
+                     token_from=chart, follow_redirects=True)
+    assert "who can answer this month's questions again" in text(done)
+    assert "Check my answers" in text(browser.get("/patient/month"))
 
 
 def test_the_questions_come_shuffled_with_choice_ids(app, db, prescriber):
     """Are the questions shown with choice ids as values, in varying orders?"""
-    browser, _ = patient_browser(app, db, prescriber)
+    browser, course = patient_browser(app, db, prescriber)
     orders = set()
     for _ in range(8):
         page = browser.get("/patient/month").text
         orders.add(tuple(re.findall(r"<legend>\d+\. ([^<]+)</legend>", page)))
     assert len(orders) > 1
-    assert 'value="after"' in page
+    assert all(f'value="{q["answer"]}"' in page for q in asked(app, db, course))
 
 
 def confirm_methods(browser, methods, password=PASSWORD):
@@ -147,8 +183,10 @@ def test_a_methods_mismatch_is_refused_with_what_differs(app, db, prescriber):
     page = confirm_methods(browser, ["intrauterine_device", "implant"])
     assert page.status_code == 422
     seen = text(page)
-    assert "you chose implant, which your prescriber did not enter" in seen
-    assert "your prescriber entered male latex condom, which you did not choose" in seen
+    assert "You chose Implant, which does not match what your prescriber entered." in seen
+    assert "You left out a method your prescriber entered." in seen
+    [error] = re.findall(r'<p class="field-error" id="methods-error">(.*?)</p>', page.text)
+    assert "condom" not in error.lower()
     assert "Step 2 of 2" in seen
 
 

@@ -59,11 +59,12 @@ GET_ROUTES = {
 NOT_FOUND_FOR_THE_RIGHT_ROLE = {"pharmacist.rma_request", "pharmacist.rma"}
 PRESCRIBER_ACTIONS = ("counseling", "methods", "methods/change", "methods/stop", "tests",
                       "pregnancy", "in-error", "registry-report", "resume", "confirmation",
-                      "home-testing", "category", "end")
+                      "reeducation", "home-testing", "category", "end")
 PRESCRIBER_ACTION_ENDPOINTS = (
     "record_counseling", "add_method", "change_method", "stop_method", "record_test",
     "report_pregnancy", "mark_in_error", "record_registry_report", "resume_course",
-    "confirm_month", "set_home_testing", "change_category", "end_treatment")
+    "confirm_month", "record_reeducation", "set_home_testing", "change_category",
+    "end_treatment")
 
 POST_ROUTES = {
     "auth.logout": ("/logout", EVERYONE),

@@ -28,8 +28,10 @@ class Cycle(SQLModel, table=True):
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     prescriber_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     prescriber_signature_id: int | None = Field(default=None, foreign_key="signature.id")
+    quiz_bank_id: int | None = Field(default=None, foreign_key="question_bank.id")
+    quiz_question_ids: list = Field(default_factory=list, sa_type=JSON)
     quiz_passed: bool = False
-    failed_quiz_attempts: int = 0
+    failed_quiz_attempts: int = 0  # since the month opened or the last re-education
     patient_confirmed_methods: list = Field(default_factory=list, sa_type=JSON)
     patient_attested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     patient_signature_id: int | None = Field(default=None, foreign_key="signature.id")

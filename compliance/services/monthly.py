@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.models import Course, Cycle, QuizAttempt, Signature, User
-from compliance.programs import program
+from compliance.programs import method_choices, program
 from compliance.services import courses, question_banks, signatures, worklist
 from compliance.services.errors import Refused
 from compliance.services.facts import load_rows
@@ -114,28 +114,76 @@ def _answer_again(db: Session, cycle: Cycle) -> None:
     db.add(cycle)
 
 
-def answer_quiz(db: Session, *, course: Course, answers: dict[str, str], now: datetime
-                ) -> QuizOutcome:
-    """Check the patient's answers: all must be right; each try is recorded."""
+def month_questions(db: Session, *, course: Course, now: datetime) -> list[dict]:
+    """This month's questions: drawn once from the active bank, none of last month's while
+    the bank has others, and kept so that every try is checked against what was shown."""
     cycle = _cycle_awaiting_patient(db, course)
     bank = question_banks.active_bank(db, program=course.program,
                                       category=load_rows(db, [course])[0].patient.category)
     if bank is None:
         raise Refused("No questions are available yet; the program administrator must "
                       "activate a question bank. Please contact your prescriber.")
-    wrong = question_banks.wrong_answers(bank, answers)
-    db.add(QuizAttempt(cycle_id=cycle.id, bank_id=bank.id, passed=not wrong,
+    if cycle.quiz_bank_id != bank.id or not cycle.quiz_question_ids:
+        previous = db.scalar(select(Cycle.quiz_question_ids).where(
+            Cycle.course_id == course.id, Cycle.number == cycle.number - 1)) or []
+        cycle.quiz_bank_id = bank.id
+        cycle.quiz_question_ids = question_banks.draw(
+            bank, question_banks.questions_asked(course.program, now), avoid=previous)
+        db.add(cycle)
+        audit.record(db, "quiz.drawn", "cycle", cycle.id,
+                     summary={"bank_version": bank.version, "questions": cycle.quiz_question_ids})
+        db.commit()
+    return question_banks.questions_of(bank, cycle.quiz_question_ids)
+
+
+def answer_quiz(db: Session, *, course: Course, answers: dict[str, str], now: datetime
+                ) -> QuizOutcome:
+    """Check the patient's answers to this month's questions: all must be right; each try
+    is recorded, and after the program's number of wrong tries the prescriber must go over
+    the program with the patient before another try."""
+    questions = month_questions(db, course=course, now=now)
+    cycle = _cycle_awaiting_patient(db, course)
+    told = worklist.quiz_failures_told(course.program, now)
+    if cycle.failed_quiz_attempts >= told:
+        raise Refused(talk_to_prescriber(cycle.failed_quiz_attempts))
+    wrong = question_banks.wrong_answers(questions, answers)
+    db.add(QuizAttempt(cycle_id=cycle.id, bank_id=cycle.quiz_bank_id, passed=not wrong,
                        wrong_questions=[q["id"] for q in wrong], attempted_at=now))
     if wrong:
         cycle.failed_quiz_attempts += 1
     cycle.quiz_passed = not wrong
     db.add(cycle)
     audit.record(db, "quiz.answered", "cycle", cycle.id,
-                 summary={"passed": not wrong, "bank_version": bank.version,
-                          "wrong": [q["id"] for q in wrong]})
+                 summary={"passed": not wrong, "wrong": [q["id"] for q in wrong]})
     courses.finish(db, course, now)
-    return QuizOutcome(not wrong, wrong, cycle.failed_quiz_attempts,
-                       worklist.quiz_failures_told(course.program, now))
+    return QuizOutcome(not wrong, wrong, cycle.failed_quiz_attempts, told)
+
+
+def talk_to_prescriber(tries: int) -> str:
+    """What a patient reads once the wrong tries of the month reached the program's number."""
+    return (f"You have answered {tries} times without getting every answer right. Please "
+            "talk to your prescriber: they will go over the program with you, and then you "
+            "can answer again.")
+
+
+def quiz_locked(cycle: Cycle | None, program_code: str, now: datetime) -> bool:
+    """The month's tries are used up until the prescriber records re-education."""
+    return (cycle is not None and not cycle.quiz_passed
+            and cycle.failed_quiz_attempts >= worklist.quiz_failures_told(program_code, now))
+
+
+def record_reeducation(db: Session, *, course: Course, note: str, now: datetime) -> Cycle:
+    """The prescriber went over the program with a patient whose tries are used up; the
+    patient may answer again (the wrong tries stay in the record and the audit log)."""
+    cycle = load_rows(db, [course])[0].cycle
+    if not quiz_locked(cycle, course.program, now):
+        raise Refused("The patient has tries left this month; there is nothing to record.")
+    audit.record(db, "cycle.reeducated", "cycle", cycle.id,
+                 summary={"failed_tries": cycle.failed_quiz_attempts, "note": note.strip()})
+    cycle.failed_quiz_attempts = 0
+    db.add(cycle)
+    courses.finish(db, course, now)
+    return cycle
 
 
 def attest(db: Session, *, course: Course, patient_user: User, methods: list[str],
@@ -151,7 +199,7 @@ def attest(db: Session, *, course: Course, patient_user: User, methods: list[str
     if confirms_methods(course, today):
         entered = set(methods_in_use(rows.facts().methods, today))
         if chosen != entered:
-            raise Refused({"methods": _difference(chosen, entered)})
+            raise Refused({"methods": _difference(chosen, entered, course.program)})
     else:
         chosen = set()  # the program does not ask the patient to confirm methods
     meaning = signatures.PATIENT_MONTHLY if confirms_methods(course, today) \
@@ -201,17 +249,19 @@ def _next_number(db: Session, course: Course) -> int:
             or 0) + 1
 
 
-def _difference(chosen: set[str], entered: set[str]) -> str:
-    def names(codes):
-        return ", ".join(sorted(c.replace("_", " ") for c in codes)) or "nothing"
-
+def _difference(chosen: set[str], entered: set[str], program_code: str) -> str:
+    """Which of the patient's own answers do not match, never what the prescriber entered
+    (the patient must state their methods, not copy them)."""
+    labels = method_choices(program_code)
     parts = []
     if extra := chosen - entered:
-        parts.append(f"you chose {names(extra)}, which your prescriber did not enter")
-    if missing := entered - chosen:
-        parts.append(f"your prescriber entered {names(missing)}, which you did not choose")
-    return ("These do not match what your prescriber entered: " + "; ".join(parts) +
-            ". Choose again, or ask your prescriber to correct their entry.")
+        names = ", ".join(sorted(labels.get(c, c.replace("_", " ")) for c in extra))
+        parts.append(f"You chose {names}, which does not match what your prescriber entered.")
+    if entered - chosen:
+        parts.append("You left out a method your prescriber entered." if len(entered - chosen)
+                     == 1 else "You left out methods your prescriber entered.")
+    return " ".join(parts) + (" Choose the methods you use now. If your choices are right, "
+                              "ask your prescriber to correct their entry.")
 
 
 def _when(instant: datetime, course: Course) -> str:

@@ -2,6 +2,7 @@
 
 import json
 import random
+from collections.abc import Collection
 from datetime import datetime
 
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
@@ -10,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.models import BankStatus, QuestionBank
+from compliance.programs import program
 from compliance.services.errors import Refused
+from workflows.programs import program_version_for
 
 
 class Choice(BaseModel):
@@ -50,13 +53,23 @@ class Bank(BaseModel):
         return value
 
 
+POOL_FACTOR = 3  # a bank holds at least this many times the questions asked in a month
+
+
 def create_version(db: Session, *, program: str, category: str, questions_json: str,
                    now: datetime) -> QuestionBank:
-    """A new draft version, numbered after the last one of its program and category."""
+    """A new draft version, numbered after the last one of its program and category; it
+    must hold enough questions to draw a month's set unlike the month before."""
     try:
         bank = Bank.model_validate({"questions": json.loads(questions_json or "null")})
     except (ValueError, ValidationError) as exc:
         raise Refused({"questions": f"The questions are not valid: {_first_error(exc)}"}) from None
+    needed = POOL_FACTOR * questions_asked(program, now)
+    if len(bank.questions) < needed:
+        raise Refused({"questions": f"Write at least {needed} questions ({POOL_FACTOR} times "
+                       f"the {questions_asked(program, now)} asked each month), so that a "
+                       f"patient never gets the same questions two months running; there "
+                       f"are {len(bank.questions)}."})
     latest = db.scalar(select(func.max(QuestionBank.version)).where(
         QuestionBank.program == program, QuestionBank.category == category)) or 0
     row = QuestionBank(program=program, category=category, version=latest + 1,
@@ -90,10 +103,35 @@ def active_bank(db: Session, *, program: str, category: str) -> QuestionBank | N
         QuestionBank.status == BankStatus.ACTIVE))
 
 
-def shuffled(bank: QuestionBank, rng: random.Random | None = None) -> list[dict]:
+def questions_asked(program_code: str, now: datetime) -> int:
+    """How many questions the program's version in force asks each month."""
+    prog = program(program_code)
+    version = program_version_for(prog, now.astimezone(prog.zone).date())
+    return version.questions_asked_each_month.value
+
+
+def draw(bank: QuestionBank, count: int, avoid: Collection[str],
+         rng: random.Random | None = None) -> list[str]:
+    """The ids of `count` questions picked at random, none of those in `avoid` (last
+    month's) while the bank has enough others, in the bank's order."""
+    rng = rng or random.SystemRandom()
+    ids = [q["id"] for q in bank.questions]
+    fresh = [i for i in ids if i not in avoid]
+    picked = set(rng.sample(fresh, min(count, len(fresh))))
+    if len(picked) < count:  # a small bank of an older version: repeat as few as possible
+        picked |= set(rng.sample([i for i in ids if i not in picked], count - len(picked)))
+    return [i for i in ids if i in picked]
+
+
+def questions_of(bank: QuestionBank, ids: Collection[str]) -> list[dict]:
+    """The bank's questions among `ids`, in the bank's order."""
+    return [q for q in bank.questions if q["id"] in ids]
+
+
+def shuffled(questions: list[dict], rng: random.Random | None = None) -> list[dict]:
     """The questions in a random order with their choices shuffled (answers not included)."""
     rng = rng or random.SystemRandom()
-    questions = [dict(q) for q in bank.questions]
+    questions = [dict(q) for q in questions]
     rng.shuffle(questions)
     for question in questions:
         choices = list(question["choices"])
@@ -103,9 +141,9 @@ def shuffled(bank: QuestionBank, rng: random.Random | None = None) -> list[dict]
     return questions
 
 
-def wrong_answers(bank: QuestionBank, answers: dict[str, str]) -> list[dict]:
+def wrong_answers(questions: list[dict], answers: dict[str, str]) -> list[dict]:
     """The questions answered wrongly or not at all, each with its explanation."""
-    return [q for q in bank.questions if answers.get(q["id"]) != q["answer"]]
+    return [q for q in questions if answers.get(q["id"]) != q["answer"]]
 
 
 def _first_error(exc: Exception) -> str:
@@ -147,4 +185,74 @@ DEFAULT_IPLEDGE_QUESTIONS = [
                  {"id": "wait", "text": "Finish the month, then tell my prescriber"}],
      "answer": "stop",
      "explanation": "Stop the medicine at once and call your prescriber."},
+    {"id": "before-start", "text": "When must you start using your two forms of birth "
+     "control?",
+     "choices": [{"id": "month-before", "text": "One month before I start the medicine"},
+                 {"id": "first-day", "text": "On the day I start the medicine"},
+                 {"id": "after-test", "text": "Only after my first test is negative"}],
+     "answer": "month-before",
+     "explanation": "Start both forms of birth control one month before your first dose."},
+    {"id": "after-stop", "text": "How long after your last dose must you keep using two "
+     "forms of birth control?",
+     "choices": [{"id": "none", "text": "I can stop on the day of my last dose"},
+                 {"id": "month", "text": "One more month"},
+                 {"id": "week", "text": "One more week"}],
+     "answer": "month",
+     "explanation": "The medicine stays in your body for a while. Keep using both forms for "
+     "one month after your last dose."},
+    {"id": "condom-only", "text": "Is a condom alone enough birth control?",
+     "choices": [{"id": "yes", "text": "Yes, if I use it every time"},
+                 {"id": "no", "text": "No, I need a second form too"}],
+     "answer": "no",
+     "explanation": "A condom is one form. You need two forms at the same time."},
+    {"id": "unprotected", "text": "You had sex without using both forms of birth control. "
+     "What should you do?",
+     "choices": [{"id": "call", "text": "Call my prescriber right away"},
+                 {"id": "wait", "text": "Wait for my next monthly test"},
+                 {"id": "nothing", "text": "Nothing, one time is fine"}],
+     "answer": "call",
+     "explanation": "Call your prescriber right away. Ask about emergency birth control. "
+     "Do not wait for your next test."},
+    {"id": "late-period", "text": "What should you do if your period is late?",
+     "choices": [{"id": "call", "text": "Stop the medicine and call my prescriber"},
+                 {"id": "ignore", "text": "Nothing, the medicine can change my period"}],
+     "answer": "call",
+     "explanation": "A late period can mean you are pregnant. Stop the medicine and call "
+     "your prescriber."},
+    {"id": "monthly-test", "text": "How often do you need a pregnancy test while you take "
+     "this medicine?",
+     "choices": [{"id": "monthly", "text": "Every month, before each new supply"},
+                 {"id": "once", "text": "Only once, before I start"},
+                 {"id": "if-worried", "text": "Only if I think I am pregnant"}],
+     "answer": "monthly",
+     "explanation": "You need a negative test every month before your pharmacy can give "
+     "you more medicine."},
+    {"id": "supplements", "text": "Can some herbal products make your birth control pills "
+     "work less well?",
+     "choices": [{"id": "yes", "text": "Yes, for example St. John's wort"},
+                 {"id": "no", "text": "No, herbal products are always safe"}],
+     "answer": "yes",
+     "explanation": "Some herbal products and medicines, like St. John's wort, can make "
+     "birth control pills fail. Ask before you take anything new."},
+    {"id": "birth-defects", "text": "What can this medicine do to a baby if you get "
+     "pregnant?",
+     "choices": [{"id": "defects", "text": "Cause severe birth defects"},
+                 {"id": "nothing", "text": "Nothing, if I take a low dose"}],
+     "answer": "defects",
+     "explanation": "Even one dose can cause severe birth defects. That is why these rules "
+     "exist."},
+    {"id": "vitamin-a", "text": "May you take vitamin A pills while you take this medicine?",
+     "choices": [{"id": "no", "text": "No, unless my prescriber says so"},
+                 {"id": "yes", "text": "Yes, they help my skin"}],
+     "answer": "no",
+     "explanation": "This medicine is like vitamin A. Extra vitamin A pills can add to its "
+     "side effects."},
+    {"id": "abstinence", "text": "If you choose not to have sex at all, what must you "
+     "promise?",
+     "choices": [{"id": "every-day", "text": "No sex that could cause a pregnancy, on any "
+                  "day, from a month before to a month after"},
+                 {"id": "most-days", "text": "Not to have sex most of the time"}],
+     "answer": "every-day",
+     "explanation": "Not having sex works only if you do it every single day. If you "
+     "might have sex, use two forms of birth control."},
 ]

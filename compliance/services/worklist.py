@@ -77,7 +77,8 @@ def next_action(rows: CourseRows, now: datetime, decided: Decision | None = None
             and cycle.failed_quiz_attempts >= quiz_failures_told(course.program, now)):
         return NextAction("QUIZ_FAILED", Actor.PRESCRIBER, "The patient answered this month's "
                           f"questions wrongly {cycle.failed_quiz_attempts} times: go over the "
-                          "program with them.", None)
+                          "program with them, then record it on their page so they can "
+                          "answer again.", None)
     today = now.astimezone(prog.zone).date()
     if course.state == CourseState.POST_TREATMENT:
         item = plan_course(facts(), prog, today).get(PlanItemKind.POST_TREATMENT_TEST)

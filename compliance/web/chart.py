@@ -15,7 +15,7 @@ from compliance import clock
 from compliance.db import get_session
 from compliance.models import CategoryChange, Course, PatientProfile, Signature
 from compliance.programs import DEFAULT_PROGRAM, method_choices, program
-from compliance.services import course_view, courses, invitations, patients
+from compliance.services import course_view, courses, invitations, monthly, patients
 from compliance.services.course_view import CourseRows
 from compliance.services.worklist import plain_day, short_label
 from compliance.web import timeline
@@ -91,6 +91,7 @@ def course_context(db, view: course_view.CourseView, profile: PatientProfile) ->
         "monthly_confirmation_needed": view.monthly_confirmation_needed,
         "patient_answers_needed": view.patient_answers_needed,
         "can_get_pregnant": view.can_get_pregnant,
+        "quiz_locked": monthly.quiz_locked(rows.cycle, course.program, view.now),
         "positive_test": next((t for t in rows.tests if t.result == "positive"), None),
     }
 

@@ -148,6 +148,14 @@ class ConfirmMonthForm(ClinicalForm):
                                          "confirmation.")
 
 
+class ReeducationForm(ClinicalForm):
+    """The prescriber went over the program with a patient whose tries are used up."""
+
+    note = TextAreaField("What you went over (optional)",
+                         validators=[Optional(), Length(max=500)],
+                         description="Kept in the audit log with your name and the time.")
+
+
 class HomeTestingForm(ClinicalForm):
     enabled = HiddenField()
 
@@ -178,6 +186,7 @@ PATIENT_FORMS = {
     "registry_form": (RegistryReportForm, "registry"),
     "resume_form": (ResumeForm, "resume"),
     "confirm_form": (ConfirmMonthForm, "confirm"),
+    "reeducation_form": (ReeducationForm, "reeducation"),
     "home_form": (HomeTestingForm, "home"),
     "category_form": (CategoryForm, "category"),
     "end_form": (EndTreatmentForm, "end"),

@@ -30,8 +30,8 @@ from compliance.services import (
     patients,
     question_banks,
     signatures,
-    worklist,
 )
+from compliance.services.errors import Refused
 from compliance.web import calendar, program_card
 from compliance.web.forms import ActionForm
 from compliance.web.forms_patient import AttestationForm, EnrollmentForm, quiz_form
@@ -120,10 +120,13 @@ def month():
 def answer_questions():
     """Check the month's answers; a wrong try shows why and the questions again."""
     mine = Mine()
-    bank = _bank(mine)
-    if mine.course is None or bank is None:
+    if mine.course is None or _bank(mine) is None:
         abort(404)
-    form = quiz_form(bank.questions)
+    try:
+        form = quiz_form(monthly.month_questions(mine.db, course=mine.course, now=clock.now()))
+    except Refused as refused:
+        flash(str(refused), "error")
+        return redirect(url_for("patient.month"))
     if not form.validate_on_submit():
         return _month_page(mine, show_quiz_errors=True, status=422)
     with form.refusals():
@@ -254,10 +257,13 @@ def _month_page(mine: Mine, *, outcome=None, attestation=None, show_quiz_errors=
         step = "waiting"
     elif cycle.patient_attested_at is None and not cycle.quiz_passed:
         step = "quiz" if bank is not None else "no_bank"
+        if monthly.quiz_locked(cycle, mine.course.program, now):
+            step = "talk_to_prescriber"
     elif cycle.patient_attested_at is None:
         step = "methods"
     if step == "quiz":  # a new order each time; a wrong try keeps the chosen answers
-        questions = question_banks.shuffled(bank)
+        questions = question_banks.shuffled(
+            monthly.month_questions(mine.db, course=mine.course, now=now))
         quiz = quiz_form(questions)
         if show_quiz_errors:
             quiz.validate()
@@ -269,4 +275,5 @@ def _month_page(mine: Mine, *, outcome=None, attestation=None, show_quiz_errors=
         or monthly.confirms_methods(mine.course, today) else signatures.PATIENT_MONTHLY_ANSWERS,
         window_closes=calendar.closing_time(window.ends_at, mine.zone)
         if window and window.ends_at else None,
-        tries_before_told=worklist.quiz_failures_told(mine.patient.program, now)), status
+        talk_to_prescriber=monthly.talk_to_prescriber(cycle.failed_quiz_attempts)
+        if step == "talk_to_prescriber" else None), status

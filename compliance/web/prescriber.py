@@ -202,6 +202,17 @@ def confirm_month(patient_id: int):
                    password=f.password.data, now=clock.now()))
 
 
+@bp.post("/patients/<int:patient_id>/reeducation")
+@prescriber_only
+def record_reeducation(patient_id: int):
+    """After the month's wrong tries, the prescriber went over the program; the patient
+    may answer again."""
+    return act(patient_id, "reeducation_form", "Recorded: you went over the program with "
+               "the patient, who can answer this month's questions again.",
+               lambda db, c, f, _p: monthly.record_reeducation(
+                   db, course=c, note=f.note.data or "", now=clock.now()))
+
+
 @bp.post("/patients/<int:patient_id>/home-testing")
 @prescriber_only
 def set_home_testing(patient_id: int):

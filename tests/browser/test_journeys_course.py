@@ -219,12 +219,28 @@ def _choose(phone: Page, question_id: str, choice_id: str) -> None:
     _question(phone, question_id).get_by_label(label, exact=True).check()
 
 
-def _answer_questions(phone: Page, *, wrong: dict[str, str] | None = None) -> None:
-    """Answer every question right, except those in `wrong` ({question: choice})."""
-    for question_id, question in QUESTIONS.items():
-        _choose(phone, question_id, (wrong or {}).get(question_id, question["answer"]))
+BY_TEXT = {q["text"]: q for q in question_banks.DEFAULT_IPLEDGE_QUESTIONS}
+
+
+def _shown(phone: Page) -> list[dict]:
+    """The month's questions as the page shows them (drawn from the bank, in its order)."""
+    legends = phone.locator("fieldset.question legend").all_inner_texts()
+    return [BY_TEXT[re.sub(r"^\d+\.\s*", "", legend).strip()] for legend in legends]
+
+
+def _answer_questions(phone: Page, *, wrong_first: bool = False) -> dict | None:
+    """Answer every shown question right, the first one wrongly if asked; returns the
+    question answered wrongly."""
+    shown = _shown(phone)
+    assert len(shown) == 5, shown
+    for number, question in enumerate(shown):
+        choice = question["answer"]
+        if wrong_first and number == 0:
+            choice = next(c["id"] for c in question["choices"] if c["id"] != choice)
+        _choose(phone, question["id"], choice)
     with phone.expect_navigation():
         phone.get_by_role("button", name="Check my answers").click()
+    return shown[0] if wrong_first else None
 
 
 def _attest(phone: Page, methods: tuple[str, ...]) -> None:
@@ -330,11 +346,12 @@ def test_new_patient_walks_pre_treatment_and_first_month(
     if can_get_pregnant:
         expect(phone_page.locator(".deadline")).to_contain_text("11:59 pm Eastern")
         snapshot(phone_page, "14-month-questions")
-        _answer_questions(phone_page, wrong={"two-methods": "one"})
+        missed = _answer_questions(phone_page, wrong_first=True)
         wrong = phone_page.locator(".quiz-wrong")
         expect(wrong).to_contain_text("Not quite: 1 answer is not right.")
-        expect(wrong).to_contain_text(QUESTIONS["two-methods"]["explanation"])
-        expect(_question(phone_page, "two-methods").get_by_label("One", exact=True)
+        expect(wrong).to_contain_text(missed["explanation"])
+        kept = next(c["text"] for c in missed["choices"] if c["id"] != missed["answer"])
+        expect(_question(phone_page, missed["id"]).get_by_label(kept, exact=True)
                ).to_be_checked()  # the answers are kept for the retry
         snapshot(phone_page, "15-one-wrong-answer")
         assert_accessible(phone_page, "month page after a wrong answer")
@@ -454,10 +471,9 @@ def test_refusals_say_what_is_missing_and_who_acts(page, phone_page, live_server
     _answer_questions(phone_page)
     _attest_with(phone_page, ("Combined oral pill", "Diaphragm with spermicide"), PASSWORD)
     expect(phone_page.locator("#methods-error")).to_have_text(
-        "These do not match what your prescriber entered: you chose diaphragm with "
-        "spermicide, which your prescriber did not enter; your prescriber entered male latex "
-        "condom, which you did not choose. Choose again, or ask your prescriber to correct "
-        "their entry.")
+        "You chose Diaphragm with spermicide, which does not match what your prescriber "
+        "entered. You left out a method your prescriber entered. Choose the methods you use "
+        "now. If your choices are right, ask your prescriber to correct their entry.")
     expect(phone_page.locator(".flashes")).to_have_count(0)
     snapshot(phone_page, "04-methods-refused")
     assert_accessible(phone_page, "month page with refused methods")

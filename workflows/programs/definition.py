@@ -109,6 +109,12 @@ class ProgramVersion:
             p.positive_int, "Wrong tries at the month's questions before the prescriber is told"
         )
     )
+    questions_asked_each_month: Param[int] = field(
+        metadata=rule(
+            p.positive_int, "Questions drawn for the patient each month, from a bank of at "
+            "least three times as many, none of them asked the month before"
+        )
+    )
     oldest_specimen_days: Param[int] = field(
         metadata=rule(
             p.positive_int, "A test counts for a course only if taken at most this many days "
