@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.models import Course, Cycle, QuizAttempt, Signature, User
+from compliance.models import Course, Cycle, PatientProfile, QuizAttempt, Signature, User
 from compliance.programs import method_choices, program
 from compliance.services import courses, question_banks, signatures, worklist
 from compliance.services.errors import Refused
@@ -117,9 +117,12 @@ def _answer_again(db: Session, cycle: Cycle) -> None:
 def month_questions(db: Session, *, course: Course, now: datetime) -> list[dict]:
     """This month's questions: drawn once from the active bank, none of last month's while
     the bank has others, and kept so that every try is checked against what was shown."""
-    cycle = _cycle_awaiting_patient(db, course)
-    bank = question_banks.active_bank(db, program=course.program,
-                                      category=load_rows(db, [course])[0].patient.category)
+    return _drawn(db, course, _cycle_awaiting_patient(db, course), now)
+
+
+def _drawn(db: Session, course: Course, cycle: Cycle, now: datetime) -> list[dict]:
+    patient = db.get(PatientProfile, course.patient_id)
+    bank = question_banks.active_bank(db, program=course.program, category=patient.category)
     if bank is None:
         raise Refused("No questions are available yet; the program administrator must "
                       "activate a question bank. Please contact your prescriber.")
@@ -141,8 +144,8 @@ def answer_quiz(db: Session, *, course: Course, answers: dict[str, str], now: da
     """Check the patient's answers to this month's questions: all must be right; each try
     is recorded, and after the program's number of wrong tries the prescriber must go over
     the program with the patient before another try."""
-    questions = month_questions(db, course=course, now=now)
     cycle = _cycle_awaiting_patient(db, course)
+    questions = _drawn(db, course, cycle, now)
     told = worklist.quiz_failures_told(course.program, now)
     if cycle.failed_quiz_attempts >= told:
         raise Refused(talk_to_prescriber(cycle.failed_quiz_attempts))
