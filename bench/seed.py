@@ -64,7 +64,7 @@ def setup_pharmacy(db: Session) -> Pharmacy:
 def active_bank(db: Session) -> int:
     bank = question_banks.create_version(
         db, program="ipledge", category="can_get_pregnant", now=ago(300),
-        questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+        questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS)
     question_banks.activate(db, bank=bank, now=ago(300))
     db.commit()
     return bank.id

@@ -7,7 +7,6 @@ through the services (registration, consent, counseling, methods, tests, the mon
 steps), each step back-dated to its day, so their rows are exactly what the pages make.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -186,7 +185,7 @@ class _Loader:
             return
         bank = question_banks.create_version(
             self.db, program="ipledge", category=GETS_PREGNANT, now=self.now,
-            questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+            questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS)
         question_banks.activate(self.db, bank=bank, now=self.now)
         self.created += 1
 

@@ -1,6 +1,5 @@
 """Building courses through the real services, for service, API and concurrency tests."""
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -43,7 +42,7 @@ def build_world(db, factory, *, email="casey@example.com", category="can_get_pre
         if active is None:
             active = question_banks.create_version(
                 db, program="ipledge", category="can_get_pregnant", now=at(0),
-                questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+                questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS)
             question_banks.activate(db, bank=active, now=at(0))
     with freezegun.freeze_time(at(0)):
         patient, _ = patients.register_patient(

@@ -1,7 +1,6 @@
 """Can a can-get-pregnant patient go from registration to a ready first fill through the
 services, with each refusal saying what is missing?"""
 
-import json
 from dataclasses import replace
 from datetime import date
 
@@ -86,14 +85,14 @@ def test_the_confirmation_needs_the_prescribers_password(world, db):
 @pytest.mark.parametrize(("count", "accepted"), [(14, False), (15, True)])
 def test_a_bank_holds_three_times_the_questions_asked(world, db, count, accepted):
     """Is a bank of fewer than 3 x 5 questions refused, saying how many are needed?"""
-    questions = json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS[:count])
+    questions = question_banks.DEFAULT_IPLEDGE_QUESTIONS[:count]
     if accepted:
         question_banks.create_version(db, program="ipledge", category="can_get_pregnant",
-                                      now=at(1), questions_json=questions)
+                                      now=at(1), questions=questions)
         return
     with pytest.raises(Refused, match="at least 15 questions") as refused:
         question_banks.create_version(db, program="ipledge", category="can_get_pregnant",
-                                      now=at(1), questions_json=questions)
+                                      now=at(1), questions=questions)
     assert "there are 14" in refused.value.errors["questions"]
 
 
@@ -102,7 +101,7 @@ def test_question_bank_versions_are_never_edited(world, db):
     *_, first = world
     second = question_banks.create_version(
         db, program="ipledge", category="can_get_pregnant", now=at(1),
-        questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS[::-1]))
+        questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS[::-1])
     question_banks.activate(db, bank=second, now=at(1))
     db.refresh(first)
     assert (first.status, second.status, second.version) == ("retired", "active", 2)

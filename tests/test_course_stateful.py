@@ -27,7 +27,6 @@ invariant 1), to watch one bug at a time; `STATEFUL_EXAMPLES` raises the budget.
 """
 
 import functools
-import json
 import os
 import re
 import shutil
@@ -376,7 +375,7 @@ class CourseLife(RuleBasedStateMachine):
         for bank_category in (self.plan.cannot_get_pregnant, self.plan.can_get_pregnant):
             bank = question_banks.create_version(
                 self.db, program=code, category=bank_category, now=self.now,
-                questions_json=_questions_json())
+                questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS)
             question_banks.activate(self.db, bank=bank, now=self.now)
         self.category = (self.plan.can_get_pregnant if category == "can get pregnant"
                          else self.plan.cannot_get_pregnant)
@@ -962,10 +961,6 @@ class CourseLife(RuleBasedStateMachine):
         index = WHICH_RMA[which]
         return self.all_rmas[max(index, -len(self.all_rmas))]
 
-
-
-def _questions_json() -> str:
-    return json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS)
 
 
 def _method_codes() -> set[str]:

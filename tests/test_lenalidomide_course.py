@@ -7,7 +7,6 @@ day 20 (12 days after: inside 10 to 14), a 28-day first fill on day 20, the next
 day 41 (7 days of therapy left).
 """
 
-import json
 
 import freezegun
 import pytest
@@ -32,7 +31,7 @@ def registered(app, db, factory, client):
     with app.app_context():
         bank = question_banks.create_version(
             db, program="lenalidomide", category=CATEGORY, now=at(0),
-            questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+            questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS)
         question_banks.activate(db, bank=bank, now=at(0))
     with freezegun.freeze_time(at(0)):
         fast_sign_in(client, db, db.get(User, prescriber.user_id))

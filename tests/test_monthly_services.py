@@ -6,7 +6,6 @@ The helpers here (`walk`, `bank`) build real courses through the services; the p
 reuse them.
 """
 
-import json
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +30,7 @@ def bank(db):
     """The default iPLEDGE questions, version 1, in use."""
     version = question_banks.create_version(
         db, program="ipledge", category="can_get_pregnant", now=ago(60),
-        questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+        questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS)
     question_banks.activate(db, bank=version, now=ago(60))
     return version
 

@@ -1,6 +1,5 @@
 """Comprehension question banks: versioned per program and category, never edited in use."""
 
-import json
 import random
 from collections.abc import Collection
 from datetime import datetime
@@ -56,13 +55,13 @@ class Bank(BaseModel):
 POOL_FACTOR = 3  # a bank holds at least this many times the questions asked in a month
 
 
-def create_version(db: Session, *, program: str, category: str, questions_json: str,
+def create_version(db: Session, *, program: str, category: str, questions: list[dict],
                    now: datetime) -> QuestionBank:
     """A new draft version, numbered after the last one of its program and category; it
     must hold enough questions to draw a month's set unlike the month before."""
     try:
-        bank = Bank.model_validate({"questions": json.loads(questions_json or "null")})
-    except (ValueError, ValidationError) as exc:
+        bank = Bank.model_validate({"questions": questions})
+    except ValidationError as exc:
         raise Refused({"questions": f"The questions are not valid: {_first_error(exc)}"}) from None
     needed = POOL_FACTOR * questions_asked(program, now)
     if len(bank.questions) < needed:
@@ -146,12 +145,10 @@ def wrong_answers(questions: list[dict], answers: dict[str, str]) -> list[dict]:
     return [q for q in questions if answers.get(q["id"]) != q["answer"]]
 
 
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
-    return str(exc)
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg'].removeprefix('Value error, ')}"
 
 
 DEFAULT_IPLEDGE_QUESTIONS = [

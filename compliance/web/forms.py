@@ -17,6 +17,8 @@ from wtforms import (
     DateField,
     DecimalField,
     EmailField,
+    FieldList,
+    FormField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -44,11 +46,23 @@ class SafeForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        for field in self:
+        for field in _leaves(self):
             if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
                 field.errors = [*field.errors, "Remove the invisible or control characters."]
                 valid = False
         return valid
+
+
+def _leaves(fields) -> Iterator:
+    """Every field of a form, inside lists and sub-forms too."""
+    for field in fields:
+        if isinstance(field, FieldList):
+            for entry in field:
+                yield from _leaves([entry])
+        elif isinstance(field, FormField):
+            yield from _leaves(field.form)
+        else:
+            yield field
 
 
 class Refusals:

@@ -1,13 +1,10 @@
-"""The administrator's question banks: versions per program and category, new drafts,
-activation. A version in use or retired is never edited: there is no edit route at all.
+"""The administrator's question banks: versions per program and category, new drafts
+written in a form (or copied from an earlier version), preview, activation. A version in
+use or retired is never edited: there is no edit route at all.
 """
 
-import json
-
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from wtforms import SelectField, TextAreaField
-from wtforms.validators import Length, NoneOf
 
 from compliance import clock
 from compliance.auth import get_or_404, roles_required
@@ -15,12 +12,18 @@ from compliance.db import get_session
 from compliance.models import QuestionBank
 from compliance.programs import category_choices
 from compliance.services import question_banks
-from compliance.web.forms import REQUIRED, ActionForm, ServiceForm
+from compliance.web.forms import ActionForm
+from compliance.web.forms_banks import (
+    BLANK_QUESTION,
+    BankForm,
+    bank_questions,
+    editor_data,
+    rearranged,
+)
 from compliance.web.pages import form_page
 
 bp = Blueprint("question_banks", __name__, url_prefix="/admin/question-banks")
 admin_only = roles_required("admin")
-MAX_BANK_CHARACTERS = 100_000
 
 
 def bank_targets() -> dict[str, str]:
@@ -30,15 +33,6 @@ def bank_targets() -> dict[str, str]:
         for category, label in category_choices(code).items():
             targets[f"{code}/{category}"] = f"{prog.versions[-1].program_name}: {label}"
     return targets
-
-
-class BankForm(ServiceForm):
-    target = SelectField("Program and category",
-                         validators=[NoneOf([""], message="Choose a program and category.")])
-    questions = TextAreaField(
-        "Questions (JSON)", validators=[REQUIRED, Length(max=MAX_BANK_CHARACTERS)],
-        description='A list of questions: {"id", "text", "choices": [{"id", "text"}], '
-                    '"answer" (a choice id), "explanation"}.')
 
 
 @bp.get("/")
@@ -56,21 +50,49 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @admin_only
 def new():
-    form = BankForm()
+    """The editor. Its buttons add, move and remove questions (the page comes back with
+    the change, nothing saved), preview them as a patient sees them, or save a draft."""
+    if request.method == "GET":
+        return _editor(*_starting_point(request.args.get("copy", type=int)))
+    form = _bank_form()
+    action = request.form.get("action", "save")
+    if action not in ("save", "preview"):
+        questions = rearranged(form.questions.data, action)
+        return _editor(form.target.data, questions or form.questions.data)
+    if not form.validate_on_submit():
+        return form_page("admin/question_bank_new.html", form)
+    if action == "preview":
+        return render_template("admin/question_bank_new.html", form=form,
+                               preview=bank_questions(form))
+    program, category = form.target.data.split("/", 1)
+    with form.refusals():
+        bank = question_banks.create_version(
+            get_session(), program=program, category=category,
+            questions=bank_questions(form), now=clock.now())
+    if form.refused is not None:
+        return form_page("admin/question_bank_new.html", form)
+    flash(f"Version {bank.version} saved as a draft; activate it to put it in use.", "success")
+    return redirect(url_for("question_banks.show", bank_id=bank.id))
+
+
+def _starting_point(copy_id: int | None) -> tuple[str, list[dict]]:
+    """A copy of the version asked for, else one blank question."""
+    if copy_id is None:
+        return "", [dict(BLANK_QUESTION)]
+    bank = get_or_404(get_session(), QuestionBank, copy_id)
+    return f"{bank.program}/{bank.category}", editor_data(bank.questions)
+
+
+def _bank_form(**data) -> BankForm:
+    form = BankForm(formdata=None, data=data) if data else BankForm()
     form.target.choices = bank_targets()
-    if not form.is_submitted():
-        form.questions.data = json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS, indent=2)
-    if form.validate_on_submit():
-        program, category = form.target.data.split("/", 1)
-        with form.refusals():
-            bank = question_banks.create_version(
-                get_session(), program=program, category=category,
-                questions_json=form.questions.data, now=clock.now())
-        if form.refused is None:
-            flash(f"Version {bank.version} saved as a draft; activate it to put it in use.",
-                  "success")
-            return redirect(url_for("question_banks.show", bank_id=bank.id))
-    return form_page("admin/question_bank_new.html", form)
+    return form
+
+
+def _editor(target: str, questions: list[dict]):
+    """The editor filled with these questions, without the submitted values or errors."""
+    form = _bank_form(target=target, questions=questions)
+    return render_template("admin/question_bank_new.html", form=form)
 
 
 @bp.get("/<int:bank_id>")

@@ -9,7 +9,6 @@ Sign-in posts the login form without rendering it, to keep the run short (the jo
 drive the real form).
 """
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -167,7 +166,7 @@ def world(app, db, factory) -> World:
         db.commit()
         bank = question_banks.create_version(
             db, program="ipledge", category="can_get_pregnant", now=now,
-            questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+            questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS)
         question_banks.activate(db, bank=bank, now=now)
     invitations.request_reset(db, email=cast.email("pharmacist"), now=now)
     reset = emailed_path(db, cast.email("pharmacist"), "reset").rsplit("/", 1)[1]
@@ -181,10 +180,11 @@ def _submit_empty(tab, visit: Visit) -> None:
     """Clear the main form's text fields and send it (the forms use `novalidate`); the
     answer is the same page with an error next to each field."""
     form = tab.locator("main form").last
-    for field in form.locator("input:not([type=hidden]):not([type=checkbox]), textarea").all():
+    for field in form.locator("input:not([type=hidden]):not([type=checkbox]):not([type=radio]), "
+                              "textarea").all():
         field.fill("")
     with tab.expect_navigation() as navigation:
-        form.locator("button[type=submit]").click()
+        form.locator("button[type=submit]").last.click()
     assert navigation.value.status == 422, f"{visit.name}: {navigation.value.status}"
     assert tab.locator(".field-error").count() > 0, f"{visit.name}: no error next to a field"
 

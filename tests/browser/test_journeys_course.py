@@ -15,7 +15,6 @@ The clock is real (see tests/browser/conftest.py): every date is relative to tod
 America/New_York. A screenshot is kept at every step, and each kind of page is scanned.
 """
 
-import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -87,7 +86,7 @@ def prescriber(app, db, factory) -> User:
     with app.test_request_context():
         bank = question_banks.create_version(
             db, program="ipledge", category="can_get_pregnant", now=now,
-            questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+            questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS)
         question_banks.activate(db, bank=bank, now=now)
     return db.get(User, profile.user_id)
 

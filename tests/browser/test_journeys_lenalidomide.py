@@ -16,7 +16,6 @@ prescriber's signature on today's test is refused for the testing schedule, and 
 is refused the second RMA with a reason that says only that the prescriber must act.
 """
 
-import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -101,7 +100,7 @@ def prescriber(app, db, factory) -> User:
     with app.test_request_context():
         bank = question_banks.create_version(
             db, program=PROGRAM, category=CATEGORY, now=since,
-            questions_json=json.dumps(question_banks.DEFAULT_IPLEDGE_QUESTIONS))
+            questions=question_banks.DEFAULT_IPLEDGE_QUESTIONS)
         question_banks.activate(db, bank=bank, now=since)
     return db.get(User, profile.user_id)
 
