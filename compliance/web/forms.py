@@ -57,8 +57,7 @@ def _leaves(fields) -> Iterator:
     """Every field of a form, inside lists and sub-forms too."""
     for field in fields:
         if isinstance(field, FieldList):
-            for entry in field:
-                yield from _leaves([entry])
+            yield from _leaves(field)
         elif isinstance(field, FormField):
             yield from _leaves(field.form)
         else:

@@ -87,14 +87,16 @@ def editor_data(questions: list[dict]) -> list[dict]:
     for q in questions:
         choices = [{"id": c["id"], "text": c["text"]} for c in q["choices"]]
         answer = next((str(i) for i, c in enumerate(choices) if c["id"] == q["answer"]), None)
-        choices += [{"id": "", "text": ""}] * (CHOICES_PER_QUESTION - len(choices))
+        choices += [{"id": "", "text": ""} for _ in range(CHOICES_PER_QUESTION - len(choices))]
         data.append({"id": q["id"], "text": q["text"], "choices": choices,
                      "answer": answer, "explanation": q["explanation"]})
     return data
 
 
-BLANK_QUESTION = {"id": "", "text": "", "answer": None, "explanation": "",
-                  "choices": [{"id": "", "text": ""}] * CHOICES_PER_QUESTION}
+def blank_question() -> dict:
+    """A new, empty question in the editor."""
+    return editor_data([{"id": "", "text": "", "choices": [], "answer": None,
+                         "explanation": ""}])[0]
 
 
 def rearranged(data: list[dict], action: str) -> list[dict] | None:
@@ -102,13 +104,13 @@ def rearranged(data: list[dict], action: str) -> list[dict] | None:
     None when the action is none of those (or points at no question)."""
     data = list(data)
     if action == "add":
-        return [*data, dict(BLANK_QUESTION)] if len(data) < MAX_QUESTIONS else data
+        return [*data, blank_question()] if len(data) < MAX_QUESTIONS else data
     verb, _, number = action.partition("-")
     if not number.isdigit() or int(number) >= len(data):
         return None
     i = int(number)
     if verb == "remove":
-        return data[:i] + data[i + 1:] or [dict(BLANK_QUESTION)]
+        return data[:i] + data[i + 1:] or [blank_question()]
     j = {"up": i - 1, "down": i + 1}.get(verb)
     if j is None:
         return None

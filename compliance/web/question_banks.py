@@ -14,9 +14,9 @@ from compliance.programs import category_choices
 from compliance.services import question_banks
 from compliance.web.forms import ActionForm
 from compliance.web.forms_banks import (
-    BLANK_QUESTION,
     BankForm,
     bank_questions,
+    blank_question,
     editor_data,
     rearranged,
 )
@@ -78,7 +78,7 @@ def new():
 def _starting_point(copy_id: int | None) -> tuple[str, list[dict]]:
     """A copy of the version asked for, else one blank question."""
     if copy_id is None:
-        return "", [dict(BLANK_QUESTION)]
+        return "", [blank_question()]
     bank = get_or_404(get_session(), QuestionBank, copy_id)
     return f"{bank.program}/{bank.category}", editor_data(bank.questions)
 
