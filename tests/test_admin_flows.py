@@ -109,6 +109,31 @@ def test_admin_sets_up_a_certified_pharmacy_with_two_pharmacists(app, admin, db)
     assert site.responsible_pharmacist_id == responsible.id
 
 
+def test_moving_the_responsible_pharmacist_role_asks_first(admin, factory, db):
+    """Adding a second responsible pharmacist: is the admin asked, next to a box naming the
+    current holder, before the role moves, with nothing created until they confirm?"""
+    site = factory.pharmacy()
+    holder = factory.pharmacist(site, name="Lee Lead")
+    site.responsible_pharmacist_id = holder.id
+    db.commit()
+    typed = {"name": "Jordan Lee", "email": "jordan.lee@example.com", "responsible": "y"}
+    asked = submit(admin, f"/admin/pharmacies/{site.id}", typed)
+    assert asked.status_code == 422
+    assert_error_next_to(asked.text, "move_responsible",
+                         "Lee Lead is this pharmacy's responsible pharmacist now")
+    assert field_value(asked.text, "name") == "Jordan Lee"
+    assert field_value(asked.text, "responsible") == "on"
+    assert db.scalar(select(User).where(User.email == typed["email"])) is None
+    moved = submit(admin, f"/admin/pharmacies/{site.id}", {**typed, "move_responsible": "y"})
+    assert moved.status_code == 302
+    db.expire_all()
+    newcomer = db.scalar(select(User).where(User.email == typed["email"]))
+    assert db.get(Pharmacy, site.id).responsible_pharmacist_id == newcomer.id
+    plain = submit(admin, f"/admin/pharmacies/{site.id}",
+                   {"name": "Sam Diaz", "email": "sam.diaz@example.com"})
+    assert plain.status_code == 302, "adding a pharmacist who is not responsible never asks"
+
+
 def test_deactivated_account_cannot_sign_in_until_reactivated(app, admin, factory, db):
     """Does deactivation end the person's session and stop sign-in, and reactivation undo it?"""
     person = factory.prescriber(email="dr.gone@example.com")

@@ -102,6 +102,7 @@ class PharmacyCreate(SQLModel):
 class PharmacistCreate(AccountCreate):
     pharmacy_id: int
     responsible: bool = False
+    move_responsible: bool = False  # confirms taking the role from the current holder
 
 
 class Certification(SQLModel):

@@ -63,11 +63,14 @@ def create_pharmacy(db: Session, *, data: dict) -> Pharmacy:
 
 def add_pharmacist(db: Session, *, data: dict, now: datetime, invitation_days: int
                    ) -> tuple[User, str]:
-    """Add a pharmacist to a pharmacy; optionally make them its responsible pharmacist."""
+    """Add a pharmacist to a pharmacy; optionally make them its responsible pharmacist.
+    Taking the role from someone who holds it must be confirmed: the holder silently loses
+    the management of the pharmacy's API keys."""
     entry = validated(PharmacistCreate, data)
     pharmacy = db.get(Pharmacy, entry.pharmacy_id)
     if pharmacy is None:
         raise Refused("No such pharmacy.")
+    _refuse_unconfirmed_move(db, pharmacy, entry)
     user = _new_account(db, entry, Role.PHARMACIST)
     db.add(PharmacistProfile(user_id=user.id, pharmacy_id=pharmacy.id))
     if entry.responsible:
@@ -82,6 +85,16 @@ def add_pharmacist(db: Session, *, data: dict, now: datetime, invitation_days: i
                              valid_days=invitation_days)
     db.commit()
     return user, token
+
+
+def _refuse_unconfirmed_move(db: Session, pharmacy: Pharmacy, entry: PharmacistCreate) -> None:
+    holder = db.get(User, pharmacy.responsible_pharmacist_id) \
+        if pharmacy.responsible_pharmacist_id is not None else None
+    if entry.responsible and holder is not None and not entry.move_responsible:
+        raise Refused({"move_responsible":
+                       f"{holder.name} is this pharmacy's responsible pharmacist now. Tick this "
+                       f"box to move the role to {entry.name}, or untick "
+                       "'Responsible pharmacist of this pharmacy'."})
 
 
 def certification_months(target: PrescriberProfile | Pharmacy, on: date) -> int:

@@ -181,6 +181,7 @@ class PharmacistForm(ServiceForm):
     name = StringField("Full name", validators=[REQUIRED, Length(max=200)])
     email = EmailField("Email", validators=[REQUIRED, Length(max=254)])
     responsible = BooleanField("Responsible pharmacist of this pharmacy")
+    move_responsible = BooleanField("Yes, move the responsible-pharmacist role to this person")
 
 
 class DeactivateForm(ServiceForm):
