@@ -25,7 +25,7 @@ HOME_SAYS = {
     "stage.suspended@example.com": "a pregnancy test was positive",
     "stage.cannot@example.com": "Your pharmacy must fill by Nov 29, 11:59 pm Eastern",
     "stage.midcourse@example.com": "Answer this month's questions by Nov 28",
-    "stage.post@example.com": "Take the post-treatment pregnancy test on or after December 13",
+    "stage.post@example.com": "Take your last pregnancy test on or after December 13",
 }
 
 

@@ -210,7 +210,7 @@ def test_a_patient_sees_only_their_own_history(app, db, prescriber):
     patient_browser(app, db, prescriber)
     other, _ = patient_browser(app, db, prescriber, email="other@example.com", tests=False)
     history = text(other.get("/patient/history"))
-    assert "No tests yet." in history and "No monthly confirmations yet." in history
+    assert "No tests yet." in history and "You have not confirmed a month yet." in history
     assert "Month 1" not in history
 
 

@@ -171,12 +171,12 @@ def _after_treatment(
     test_days = version.post_treatment_test_days.value
     if can_get_pregnant(facts, version) and test_days is not None:
         due = add_days(last_dose, test_days)
-        message = f"Take the post-treatment pregnancy test on or after {human(due)}."
+        message = f"Take your last pregnancy test on or after {human(due)}."
         items.append(PlanItem(PlanItemKind.POST_TREATMENT_TEST, due, None, Actor.PATIENT, message))
     period = post_treatment_period(facts, version)
     if period is not None:
         until = day_n(add_days(last_dose, 1), period.value)
-        message = f"Keep using contraception until {human(until)}."
+        message = f"Keep using your birth control until {human(until)}."
         items.append(
             PlanItem(
                 PlanItemKind.CONTRACEPTION_AFTER_TREATMENT, last_dose, until, Actor.PATIENT, message

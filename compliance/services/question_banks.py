@@ -157,14 +157,14 @@ DEFAULT_IPLEDGE_QUESTIONS = [
      "choices": [{"id": "one", "text": "One"}, {"id": "two", "text": "Two"},
                  {"id": "none", "text": "None, if my test was negative"}],
      "answer": "two",
-     "explanation": "You must use two forms of birth control together, every time, for a "
-     "month before, during and a month after treatment."},
+     "explanation": "Use two forms of birth control together, every time. Start a month "
+     "before treatment and keep on until a month after it ends."},
     {"id": "mini-pill", "text": "Does the progestin-only \"mini-pill\" count as one of your "
      "two forms of birth control?",
      "choices": [{"id": "yes", "text": "Yes"}, {"id": "no", "text": "No"}],
      "answer": "no",
-     "explanation": "The progestin-only mini-pill is not an acceptable form of birth control "
-     "in this program."},
+     "explanation": "The mini-pill does not count as one of your two forms of birth "
+     "control."},
     {"id": "share", "text": "May you share your medicine with someone else?",
      "choices": [{"id": "yes", "text": "Yes, if they have the same skin problem"},
                  {"id": "no", "text": "No, never"}],
@@ -222,8 +222,8 @@ DEFAULT_IPLEDGE_QUESTIONS = [
                  {"id": "once", "text": "Only once, before I start"},
                  {"id": "if-worried", "text": "Only if I think I am pregnant"}],
      "answer": "monthly",
-     "explanation": "You need a negative test every month before your pharmacy can give "
-     "you more medicine."},
+     "explanation": "Each month you need a negative test before you can get more "
+     "medicine."},
     {"id": "supplements", "text": "Can some herbal products make your birth control pills "
      "work less well?",
      "choices": [{"id": "yes", "text": "Yes, for example St. John's wort"},

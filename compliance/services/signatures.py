@@ -9,9 +9,9 @@ from compliance.models import Signature, User
 from compliance.security.passwords import verify_password
 from compliance.services.errors import Refused
 
-ENROLLMENT = ("I have read the program's information, I understand the risks of this "
-              "medicine to an unborn baby and what the program asks of me, and I agree to "
-              "take part.")
+ENROLLMENT = ("I have read the program's information. I understand the risks of this "
+              "medicine to an unborn baby. I know what the program asks of me, and I agree "
+              "to take part.")
 PRESCRIBER_MONTHLY = ("I counseled this patient this month, and the pregnancy tests and "
                       "contraception methods I entered are correct.")
 PATIENT_MONTHLY = ("I answered this month's questions myself, and I use the contraception "

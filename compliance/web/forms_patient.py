@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from compliance.web.forms import REQUIRED, MultiCheckboxField, Refusals, ServiceForm
 
-SIGNATURE_HINT = "Your password again: this is your electronic signature."
+SIGNATURE_HINT = "Type your password again. It is your electronic signature."
 
 
 class EnrollmentForm(ServiceForm):
