@@ -36,6 +36,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 TIMEOUT_MS = 10_000
 HERE = Path(__file__).resolve().parent
+FOCUS_RINGS = (HERE / "focus_rings.js").read_text()
 
 
 def pytest_collection_modifyitems(items):
@@ -230,6 +231,16 @@ def serious_violations(page: Page) -> list[dict]:
     violations = page.evaluate(
         "axe.run({resultTypes: ['violations']}).then(results => results.violations)")
     return [v for v in violations if v.get("impact") in BLOCKING_IMPACTS]
+
+
+def weak_focus_rings(page: Page) -> list[str]:
+    """Focusable elements whose focus ring is missing or under 3:1 against its surround."""
+    return page.evaluate(FOCUS_RINGS)
+
+
+def overflow(page: Page) -> int:
+    """How many CSS pixels the document is wider than the window (0 when it fits)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def describe_violations(violations: list[dict]) -> str:

@@ -1,10 +1,13 @@
-"""Does every page pass axe-core with no serious or critical violation?
+"""Does every page pass axe-core with no serious or critical violation, fit a 390 px phone
+screen, and show a focus ring of 3:1 on everything that takes focus?
 
 `PAGES` lists one visit per GET endpoint; `test_every_page_is_in_the_table` walks the URL
 map and fails when an endpoint is neither visited nor in `SKIP`, so a page added later
 must be added here. Each visit signs in as the role that uses the page, keeps a screenshot
 (desktop, and phone width for the pages patients and prescribers use) and runs the scan.
-Pages that only answer a form (errors next to fields, the activation link) are scanned too.
+Pages that only answer a form (errors next to fields, the activation link) are scanned too;
+after an empty submission the keyboard must be on the first field to fix, and every invalid
+field (number fields included) must wear the error border.
 Sign-in posts the login form without rendering it, to keep the run short (the journeys
 drive the real form).
 """
@@ -23,12 +26,14 @@ from tests.browser.conftest import (
     assert_accessible,
     certify_from_today,
     describe_violations,
+    overflow,
     program_today,
     serious_violations,
     sign_in,
     sign_in_quickly,
     snapshot,
     urlpath,
+    weak_focus_rings,
 )
 from tests.conftest import PASSWORD
 from tests.form_helpers import emailed_path
@@ -49,6 +54,7 @@ AWAITING_VISIT = {
 SKIP_BLUEPRINTS = {"api": "the JSON API for pharmacy and EHR systems"}
 # Calendar downloads (`.ics`) are files, not pages.
 SKIP_SUFFIXES = (".ics",)
+ERROR_BORDER = "rgb(179, 38, 30)"  # --error in app.css
 
 
 @dataclass
@@ -136,7 +142,7 @@ PAGES = [
     Visit("pharmacist-find-patient", "pharmacist.find_patient", "pharmacist",
           "/pharmacist/patients/find", empty_form=True),
     Visit("pharmacist-dispense", "pharmacist.record_dispense", "pharmacist",
-          "/pharmacist/dispenses"),
+          "/pharmacist/dispenses", empty_form=True),
     Visit("pharmacist-api-keys", "pharmacist.api_keys_list", "pharmacist",
           "/pharmacist/api-keys"),
     Visit("patient-home", "patient.home", "patient", "/patient/", phone=True),
@@ -191,15 +197,38 @@ def _submit_empty(tab, visit: Visit) -> None:
 
 def _scan(tab, visit: Visit, state: str) -> list[str]:
     """Screenshot and scan on a desktop and, for phone pages, at phone width (the same
-    page resized: the layout's media queries answer to the width)."""
-    problems = []
-    for width, viewport in [("desktop", DESKTOP), ("phone", PHONE)][:1 + visit.phone]:
+    page resized: the layout's media queries answer to the width). Every page, phone page
+    or not, must fit a 390 px screen, and every focus ring must show at 3:1."""
+    problems = [f"{visit.name} {state}focus: {ring}" for ring in weak_focus_rings(tab)]
+    for width, viewport in [("desktop", DESKTOP), ("phone", PHONE)]:
         tab.set_viewport_size(viewport)
+        if width == "phone" and (wider := overflow(tab)) > 0:
+            problems.append(f"{visit.name} {state}is {wider} px wider than a "
+                            f"{PHONE['width']} px screen")
+        if width == "phone" and not visit.phone:
+            continue
         snapshot(tab, f"{state}{width}")
         if violations := serious_violations(tab):
             problems.append(f"{visit.name} {state}at {width} width ({urlpath(tab.url)}):\n"
                             f"{describe_violations(violations)}")
     tab.set_viewport_size(DESKTOP)
+    return problems
+
+
+def _errors_shown(tab, visit: Visit) -> list[str]:
+    """After a refused submission: the keyboard is on the first field to fix, and every
+    field marked invalid (number fields too) wears the error border."""
+    problems = []
+    first = tab.locator("main [aria-invalid='true']").first
+    if not first.evaluate("element => element === document.activeElement"):
+        focused = tab.evaluate("document.activeElement.outerHTML.slice(0, 80)")
+        problems.append(f"{visit.name}: focus is on {focused}, not on the first error")
+    for field in tab.locator("main [aria-invalid='true']:not([type=checkbox]):not([type=radio])"
+                             ).all():
+        border = field.evaluate("e => getComputedStyle(e).borderTopColor")
+        if border != ERROR_BORDER:
+            kind = field.evaluate("e => e.type || e.tagName")
+            problems.append(f"{visit.name}: an invalid {kind} field has border {border}")
     return problems
 
 
@@ -215,7 +244,7 @@ def test_page_is_accessible(page, live_server, world, visit):
     problems = _scan(page, visit, "")
     if visit.empty_form:
         _submit_empty(page, visit)
-        problems += _scan(page, visit, "errors-")
+        problems += _errors_shown(page, visit) + _scan(page, visit, "errors-")
     if problems:
         pytest.fail("serious or critical accessibility violations:\n" + "\n".join(problems),
                     pytrace=False)
