@@ -2,17 +2,21 @@
 
 An administrator registers and certifies a prescriber, who receives the activation link by
 email, sets a password, signs in and registers a patient; the patient, on a phone, opens the
-emailed link, gives the date of birth, sees their program card, and later resets a
-forgotten password by email. Mail goes through a real SMTP server on loopback. A screenshot
-is kept at every step.
+emailed link, gives the date of birth, sees their program card, later resets a forgotten
+password by email, subscribes to the calendar and receives a reminder exactly once. Mail
+goes through a real SMTP server on loopback. A screenshot is kept at every step.
 """
 
 import re
 from datetime import timedelta
+from urllib.request import urlopen
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
+from compliance import worker
 from compliance.identifiers import npi_with_check_digit
+from compliance.models import ScheduledJob
 from tests.browser.conftest import (
     assert_accessible,
     program_today,
@@ -43,10 +47,10 @@ def _activate(page: Page, link: str, password: str, step: str, born: str | None 
 
 
 def test_admin_prescriber_and_patient_get_started(page, phone_page, live_server, mailbox,
-                                                  factory):
+                                                  factory, db):
     """Admin registers a prescriber; prescriber activates from the email and enrolls a
-    patient; patient activates on a phone, sees the program card, and resets a forgotten
-    password from the sign-in page."""
+    patient; patient activates on a phone, sees the program card, resets a forgotten
+    password from the sign-in page, subscribes to the calendar and gets a reminder once."""
     admin = factory.user("admin", name="Ada Admin")
     today = program_today(live_server.app)
     base = live_server.url
@@ -141,3 +145,44 @@ def test_admin_prescriber_and_patient_get_started(page, phone_page, live_server,
     sign_in(phone_page, base, "robin.rivera@example.com", "green bicycle under the old bridge")
     expect(phone_page.get_by_role("heading", level=1)).to_contain_text("Hello, Robin")
     snapshot(phone_page, "12-patient-signed-in-again")
+
+    # The patient puts the program's dates in the phone's calendar: a private address the
+    # calendar app reads again by itself, each date with two alarms.
+    phone_page.get_by_role("link", name="Put these dates in your phone's calendar").click()
+    with phone_page.expect_navigation():
+        phone_page.get_by_role("button", name="Make my calendar address").click()
+    expect(phone_page.get_by_role("link", name="Add to my calendar")).to_have_attribute(
+        "href", re.compile(r"^webcal://"))
+    address = phone_page.get_by_label(re.compile("Or copy this address")).input_value()
+    snapshot(phone_page, "13-patient-calendar-address")
+    with urlopen(address, timeout=10) as feed:  # noqa: S310 (the calendar app: no cookies)
+        assert feed.headers["Content-Type"].startswith("text/calendar")
+        events = feed.read().decode()
+    assert "SUMMARY:Pregnancy test due" in events
+    assert events.count("BEGIN:VALARM") >= 2
+
+    # The worker's hourly reminder job emails the patient once: the test is due now. An
+    # hour later the job runs again and writes nothing new.
+    live_server.app.config["REMINDER_HOUR"] = 0  # whatever the hour the suite runs at
+    reminders_seen = []
+    for _ in range(2):
+        _an_hour_passes(db)
+        worker.one_pass(live_server.app)
+        reminders_seen = [m for m in mailbox.sink.to("robin.rivera@example.com")
+                          if m["Subject"].startswith("You have something to do")]
+    assert len(reminders_seen) == 1, [m["Subject"] for m in reminders_seen]
+    assert "Your next test for the program is due now." in \
+        reminders_seen[0].get_body(preferencelist=("plain",)).get_content()
+    phone_page.get_by_role("link", name="Emails").click()
+    sent = phone_page.get_by_role("table")
+    expect(sent).to_contain_text("You have something to do in the program now")
+    expect(sent).to_contain_text("Sent ")
+    snapshot(phone_page, "14-patient-emails-sent")
+    assert_accessible(phone_page, "the patient's emails page after a reminder")
+
+
+def _an_hour_passes(db) -> None:
+    """The reminder job last ran an hour ago, so the next worker pass runs it."""
+    db.execute(update(ScheduledJob).where(ScheduledJob.name == "send-reminders")
+               .values(last_started_at=None))
+    db.commit()
