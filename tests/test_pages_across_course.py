@@ -51,6 +51,7 @@ SHARED_PAGES = {"auth.index", "auth.login", "auth.change_password", "auth.forgot
 NOT_ROLE_PAGES = {"static", "auth.accept_invitation", "auth.reset_password"}
 NOT_ROLE_BLUEPRINTS = {"api", "feeds"}
 FIND = "/pharmacist/patients/find"
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
 # --- The course at each stage -----------------------------------------------------------
@@ -244,10 +245,19 @@ class Walk:
         self.client, self.recorder, self.label = client, recorder, label
         self.broken: list[str] = []
         self.seen: list[tuple[str, str, int]] = []
+        self.texts: list[tuple[str, str, int, str]] = []  # what each HTML answer reads
+
+    def iso_dates(self) -> list[tuple[str, str, int, list[str]]]:
+        """The answers whose readable text holds a date written 2026-12-08: people read
+        dates in words (field values, which a date picker shows its own way, do not count)."""
+        return [(method, path, status, found) for method, path, status, text in self.texts
+                if (found := ISO_DATE.findall(text))]
 
     def request(self, method: str, path: str, **kwargs):
         response = self.client.open(path, method=method, **kwargs)
         self.seen.append((method, path, response.status_code))
+        if response.mimetype == "text/html":
+            self.texts.append((method, path, response.status_code, text_of(response.text)))
         if response.status_code >= 500:
             self.broken.append(f"{self.label}: {method} {path} -> {response.status_code}: "
                                f"{self.recorder.take()}")
@@ -370,6 +380,8 @@ def test_every_page_renders_and_names_the_next_step(app, client, db, recorder, s
     for name, (response, next_step) in key_pages.items():
         if response.status_code == 200 and not next_step(response.text):
             missing.append(f"{role} at {stage.name}: {name} names no next step")
+    iso = [f"{path}: {found}" for method, path, status, found in walk.iso_dates()]
+    assert not iso, f"{role} at {stage.name}: dates a person reads in ISO form: {iso}"
     assert not walk.broken, "\n".join(walk.broken)
     refused = [f"{method} {path} -> {status}" for method, path, status in walk.seen
                if status >= 400]

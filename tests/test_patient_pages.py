@@ -201,7 +201,7 @@ def test_the_signed_month_shows_on_the_month_page_and_in_history(app, db, prescr
     history = text(browser.get("/patient/history"))
     assert "Month 1: signed by Casey Morgan on Nov 23, 2026 at 12:00 pm Eastern" in history
     assert "Intrauterine device, Male latex condom" in history
-    assert "Nov 23, 2026 Confirmation Negative Laboratory" in history
+    assert "November 23, 2026 Confirmation Negative Laboratory" in history
     assert "No fills yet." in history
 
 

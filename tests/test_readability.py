@@ -1,7 +1,8 @@
 """Does every text a patient reads stay at or below US grade 8 (Flesch-Kincaid, computed by
 `textstat`)? The month's questions and explanations, every patient page at each stage of a
 course ("what to do now", the month, the calendar, the history), the calendar file's
-descriptions and every email a patient gets (invitation, password reset, reminders).
+descriptions and every email a patient gets (invitation, password reset, reminders). The
+same texts, and every email of the stage to anyone, write their dates in words.
 
 A readability formula measures sentences: a heading, a label or a date alone is not scored,
 everything that ends like a sentence is. A failure lists each text with its grade, so the
@@ -41,7 +42,7 @@ from tests.course_helpers import (
 )
 from tests.pharmacy_helpers import issue, signed_in
 from tests.test_monthly_services import RIGHT
-from tests.test_pages_across_course import STAGES, build, ids_now, role_pages
+from tests.test_pages_across_course import ISO_DATE, STAGES, build, ids_now, role_pages
 from tests.test_patient_pages import (
     asked,
     confirm_methods,
@@ -83,9 +84,13 @@ def sentences(page: str) -> list[str]:
             if SENTENCE_END.search(text)]
 
 
+def plain_body(message: email.message.EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
 def mail_sentences(message: email.message.EmailMessage) -> list[str]:
     """The plain-text body's sentences: one per paragraph, links left out."""
-    body = message.get_body(preferencelist=("plain",)).get_content()
+    body = plain_body(message)
     paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", body))
     return [p for p in paragraphs if SENTENCE_END.search(p) and "://" not in p]
 
@@ -137,11 +142,15 @@ def test_every_patient_text_at_each_stage_reads_plainly(app, client, db, staged)
         outbox.deliver_due(db, now=lambda: now)
     mails = [email.message_from_bytes(path.read_bytes(), policy=policy.default)
              for path in Path(app.config["MAIL_FOLDER"]).glob("*.eml")]
+    in_iso = [mail["Subject"] for mail in mails
+              if ISO_DATE.search(mail["Subject"] + plain_body(mail))]
+    assert not in_iso, f"emails with a date written in ISO form: {in_iso}"
     mine = [mail for mail in mails if mail["To"] == world.patient_user.email]
     assert mine, "the password reset at least"
     for mail in mine:
         texts += mail_sentences(mail)
     assert len(texts) >= 10, texts
+    assert not [text for text in texts if ISO_DATE.search(text)], "dates are read in words"
     assert_plain(texts, f"at {stage.name}")
 
 
