@@ -250,6 +250,22 @@ def test_page_is_accessible(page, live_server, world, visit):
                     pytrace=False)
 
 
+def test_the_worklist_shows_each_next_action_on_a_phone(phone_page, live_server, world):
+    """At 390 px, without scrolling sideways, does the prescriber see each patient's name
+    and next action (the other columns may scroll)?"""
+    sign_in_quickly(phone_page, live_server.url, world.emails["prescriber"], PASSWORD)
+    phone_page.goto(live_server("/prescriber/"))
+    rows = phone_page.locator("table.worklist tbody tr")
+    assert rows.count() >= 1
+    for row in rows.all():
+        for cell in (row.locator("td").first, row.locator("td.next-action")):
+            box = cell.bounding_box()
+            assert cell.inner_text().strip() and box is not None
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], \
+                f"{cell.inner_text()!r} is off a {PHONE['width']} px screen: {box}"
+    snapshot(phone_page, "worklist-phone")
+
+
 def test_activation_link_sent_page_is_accessible(page, live_server, world):
     """Is the page that says a new activation link was emailed (it answers a POST)
     accessible, and does it keep the link to its owner's mailbox?"""
