@@ -375,7 +375,7 @@ def test_new_patient_walks_pre_treatment_and_first_month(
     closes = today + timedelta(days=29 if window_of_30_days else 6)
     row = _worklist_row(page)
     expect(row).to_contain_text(f"Window closes {_day(closes, today)}")
-    expect(row.get_by_role("cell").nth(4)).to_have_text("pharmacy")  # who acts
+    expect(row.get_by_role("cell").nth(2)).to_have_text("pharmacy")  # who acts
     snapshot(page, "18-worklist-ready")
     assert_accessible(page, "worklist")
     row.get_by_role("link", name="Rivera, Robin").click()
