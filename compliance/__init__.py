@@ -37,9 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from compliance import api, cli, db, mailer, programs, web
     from compliance.extensions import csrf, login_manager
-    from compliance.security import headers
+    from compliance.security import bodies, headers
 
     headers.init_app(app)  # first: even a CSRF refusal carries a request id
+    bodies.init_app(app)  # before CSRF and the views read a body
     db.init_app(app)
     mailer.init_app(app)
     programs.init_app(app)

@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import flash
+from flask import flash, request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
 from wtforms import (
     BooleanField,
     DateField,
@@ -31,13 +32,26 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from compliance import programs
 from compliance.db import get_session
 from compliance.models import CertificationStatus
+from compliance.security import bodies
 from compliance.services.errors import Refused
 
 REQUIRED = InputRequired(message="This field is required.")
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class SafeForm(FlaskForm):
+class PageForm(FlaskForm):
+    """A form posted by a page: its data is the urlencoded body, never JSON, and never a
+    body already refused. (Flask-WTF would parse a JSON body as form data, for every form a
+    page builds, the logout button of an error page included.)"""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if formdata is _Auto and (request.is_json or bodies.refused()):
+                return None
+            return super().wrap_formdata(form, formdata)
+
+
+class SafeForm(PageForm):
     """Refuses control characters in any text field, next to the field.
 
     A NUL byte is never meaningful in a form and PostgreSQL cannot store one; catching it
@@ -116,11 +130,11 @@ class LoginForm(SafeForm):
     password = PasswordField("Password", validators=[REQUIRED, Length(max=256)])
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(PageForm):
     """Logout is a POST with a CSRF token, so no other site can sign a user out."""
 
 
-class ActionForm(Refusals, FlaskForm):
+class ActionForm(Refusals, PageForm):
     """A bare button (deactivate, re-issue a link): only the CSRF token travels, and a
     refusal is flashed on the page the view redirects to."""
 
@@ -147,7 +161,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class RemindersForm(FlaskForm):
+class RemindersForm(PageForm):
     """The kinds of reminder a person wants by email; the view sets the choices."""
 
     wanted = MultiCheckboxField("Email me when", choices=[])
