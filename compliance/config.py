@@ -10,12 +10,38 @@ import os
 import secrets
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 ENVIRONMENTS = ("development", "testing", "production")
 
 
+MIN_SECRET_BYTES = 32
+KNOWN_DEFAULT_KEYS = frozenset({"dev", "development", "secret", "changeme", "change-me",
+                                "please-change-me", "test", "testing", "default"})
+# A database on this host needs no TLS; one anywhere else must be reached over it.
+LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
+ENCRYPTED_SSLMODES = frozenset({"require", "verify-ca", "verify-full"})
+
+
 class ConfigurationError(RuntimeError):
     """Raised at start-up when the configuration would run the service unsafely."""
+
+
+def _refuse_unencrypted_database(url: str) -> None:
+    """Production reaches a remote PostgreSQL over TLS only: `sslmode` must be `require`
+    or stronger (`verify-full` checks the server's name too, and is the one to use)."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgresql"):
+        return
+    query = parse_qs(parts.query)
+    host = query.get("host", [parts.hostname or ""])[0]
+    if host.startswith("/") or host in LOCAL_HOSTS:
+        return  # a Unix socket or this machine
+    mode = query.get("sslmode", ["prefer"])[0]
+    if mode not in ENCRYPTED_SSLMODES:
+        raise ConfigurationError(
+            f"DATABASE_URL reaches {host} with sslmode={mode}: production needs "
+            "sslmode=verify-full (or require) for a database on another host")
 
 
 def load_config(
@@ -34,14 +60,15 @@ def load_config(
     read = _Reader(env)
     absolute = read.positive_int("SESSION_ABSOLUTE_HOURS", 12)
     secret_key = overrides.get("SECRET_KEY") or _secret_key(mode, instance_path, env)
+    database_url = env.get("DATABASE_URL", f"sqlite:///{instance_path / 'compliance.db'}")
+    if mode == "production":
+        _refuse_unencrypted_database(database_url)
     return {
         "ENV_NAME": mode,
         "DEBUG": False,
         "SECRET_KEY": secret_key,
         "AUDIT_KEY": env.get("AUDIT_KEY") or _derived_key(secret_key, "audit chain"),
-        "DATABASE_URL": env.get(
-            "DATABASE_URL", f"sqlite:///{instance_path / 'compliance.db'}"
-        ),
+        "DATABASE_URL": database_url,
         "DATABASE_POOL_SIZE": read.positive_int("DATABASE_POOL_SIZE", 5),
         "IPLEDGE_2026_EFFECTIVE": read.date("IPLEDGE_2026_EFFECTIVE", "2026-08-08"),
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=read.positive_int("SESSION_IDLE_MINUTES", 15)),
@@ -50,7 +77,9 @@ def load_config(
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=absolute),
         "INVITATION_VALID_DAYS": read.positive_int("INVITATION_VALID_DAYS", 7),
         "PROXY_FIX_X_FOR": read.positive_int("PROXY_FIX_X_FOR", 0, minimum=0),
-        "SESSION_COOKIE_NAME": "rems_session",
+        # Over HTTPS the `__Host-` prefix makes the browser refuse the cookie unless it is
+        # Secure, for this host only, on path /: a sibling subdomain cannot plant one.
+        "SESSION_COOKIE_NAME": "__Host-rems_session" if mode == "production" else "rems_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": mode == "production",
@@ -114,6 +143,12 @@ def _secret_key(mode: str, instance_path: Path, env) -> str:
     workers, so development keeps one file; production must be given a key explicitly.
     """
     if key := env.get("SECRET_KEY"):
+        if mode == "production" and (len(key.encode()) < MIN_SECRET_BYTES
+                                     or key.lower() in KNOWN_DEFAULT_KEYS):
+            raise ConfigurationError(
+                f"SECRET_KEY is too short or a well-known default: production needs at least "
+                f"{MIN_SECRET_BYTES} random bytes (python -c 'import secrets; "
+                "print(secrets.token_hex(32))')")
         return key
     if mode == "production":
         raise ConfigurationError(

@@ -108,11 +108,11 @@ def test_documented_defaults(tmp_path):
     ("INVITATION_VALID_DAYS", "3", "INVITATION_VALID_DAYS", 3),
     ("IPLEDGE_2026_EFFECTIVE", "2026-09-01", "IPLEDGE_2026_EFFECTIVE", date(2026, 9, 1)),
     ("PROXY_FIX_X_FOR", "2", "PROXY_FIX_X_FOR", 2),
-    ("DATABASE_URL", "postgresql+psycopg://rems@db/rems", "DATABASE_URL",
-     "postgresql+psycopg://rems@db/rems"),
+    ("DATABASE_URL", "postgresql+psycopg://rems@db/rems?sslmode=verify-full", "DATABASE_URL",
+     "postgresql+psycopg://rems@db/rems?sslmode=verify-full"),
     ("DATABASE_POOL_SIZE", "12", "DATABASE_POOL_SIZE", 12),
     ("LOG_LEVEL", "WARNING", "LOG_LEVEL", "WARNING"),
-    ("SECRET_KEY", "another-key", "SECRET_KEY", "another-key"),
+    ("SECRET_KEY", "another-key-" * 4, "SECRET_KEY", "another-key-" * 4),
 ])
 def test_every_documented_variable_is_honoured(tmp_path, variable, value, setting, expected):
     """Does each environment variable in the README's table change its setting?"""
@@ -157,3 +157,50 @@ def test_proxy_fix_trusts_exactly_the_configured_proxies(tmp_path, monkeypatch, 
     response = app.test_client().get("/probe-address",
                                      headers={"X-Forwarded-For": "203.0.113.7"})
     assert response.text == expected
+
+
+@pytest.mark.parametrize("key", ["dev", "changeme", "k" * 31, "short-but-not-default"])
+def test_production_refuses_a_short_or_well_known_secret_key(tmp_path, key):
+    """Is a key under 32 bytes, or a default from a tutorial, refused at start-up?"""
+    with pytest.raises(ConfigurationError, match="SECRET_KEY is too short or a well-known"):
+        load_config(tmp_path, environ={**PRODUCTION, "SECRET_KEY": key})
+
+
+def test_development_accepts_any_key(tmp_path):
+    config = load_config(tmp_path, environ={"COMPLIANCE_ENV": "development", "SECRET_KEY": "dev"})
+    assert config["SECRET_KEY"] == "dev"
+
+
+@pytest.mark.parametrize(("url", "refused"), [
+    ("postgresql+psycopg://rems@db.internal/rems", True),
+    ("postgresql+psycopg://rems@db.internal/rems?sslmode=disable", True),
+    ("postgresql+psycopg://rems@db.internal/rems?sslmode=prefer", True),
+    ("postgresql://rems@10.0.0.5:5432/rems?sslmode=allow", True),
+    ("postgresql+psycopg://rems@db.internal/rems?sslmode=require", False),
+    ("postgresql+psycopg://rems@db.internal/rems?sslmode=verify-full", False),
+    ("postgresql+psycopg://rems@127.0.0.1/rems", False),
+    ("postgresql+psycopg://rems@localhost/rems?sslmode=disable", False),
+    ("postgresql+psycopg://rems@/rems?host=/var/run/postgresql", False),
+    ("sqlite:////srv/rems/compliance.db", False),
+])
+def test_production_reaches_a_remote_database_over_tls_only(tmp_path, url, refused):
+    """A database on another host without sslmode=require or stronger: refused in
+    production (credentials and patient data would cross the network in clear)."""
+    environ = {**PRODUCTION, "DATABASE_URL": url}
+    if refused:
+        with pytest.raises(ConfigurationError, match="sslmode"):
+            load_config(tmp_path, environ=environ)
+    else:
+        assert load_config(tmp_path, environ=environ)["DATABASE_URL"] == url
+    development = load_config(tmp_path, environ={**environ, "COMPLIANCE_ENV": "development"})
+    assert development["DATABASE_URL"] == url
+
+
+@pytest.mark.parametrize(("mode", "name"), [("production", "__Host-rems_session"),
+                                            ("development", "rems_session")])
+def test_the_session_cookie_is_host_only_over_https(tmp_path, mode, name):
+    """Production's cookie carries the `__Host-` prefix (Secure, this host, path /)."""
+    config = load_config(tmp_path, environ={**PRODUCTION, "COMPLIANCE_ENV": mode})
+    assert config["SESSION_COOKIE_NAME"] == name
+    assert config.get("SESSION_COOKIE_DOMAIN") in (None, False)
+    assert config["SESSION_COOKIE_SECURE"] is (mode == "production")

@@ -44,8 +44,21 @@ def test_every_response_carries_the_security_headers(client, method, path, statu
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert REQUEST_ID.match(response.headers["X-Request-Id"])
-    if response.mimetype == "text/html":
-        assert "no-store" in response.headers["Cache-Control"]
+    if response.mimetype == "text/html" or path.startswith("/api/"):
+        assert response.headers["Cache-Control"] == "no-store", "pages and API answers"
+    else:
+        assert "no-store" not in response.headers.get("Cache-Control", ""), "static files"
+
+
+def test_sqlite_syncs_every_commit_to_disk(tmp_path):
+    """Is a committed row on disk when the commit returns (synchronous=FULL under WAL)?"""
+    from compliance.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'sync.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
 
 
 def test_each_response_gets_its_own_request_id(client):
@@ -83,7 +96,8 @@ def test_hsts_only_over_https(app, base_url, hsts):
 
 
 def _session_set_cookie(response) -> str:
-    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("rems_session=")]
+    cookies = [c for c in response.headers.getlist("Set-Cookie")
+               if c.startswith(("rems_session=", "__Host-rems_session="))]
     assert cookies, response.headers
     return cookies[-1]
 
@@ -104,12 +118,14 @@ def test_production_cookie_is_secure_and_debug_off(database_url):
                       "DATABASE_URL": database_url, "SERVER_NAME": "localhost"})
     assert app.debug is False
     response = app.test_client().get("/login", base_url="https://localhost")
-    assert "Secure" in _session_set_cookie(response)
+    cookie = _session_set_cookie(response)
+    assert cookie.startswith("__Host-rems_session=") and "Secure" in cookie
+    assert "Path=/" in cookie and "Domain=" not in cookie
 
 
 @pytest.mark.parametrize("environ,secure", [
-    ({"SECRET_KEY": "k", "PUBLIC_URL": "https://rems.example.org"}, True),
-    ({"SECRET_KEY": "k", "PUBLIC_URL": "https://rems.example.org",
+    ({"SECRET_KEY": "k" * 64, "PUBLIC_URL": "https://rems.example.org"}, True),
+    ({"SECRET_KEY": "k" * 64, "PUBLIC_URL": "https://rems.example.org",
       "COMPLIANCE_ENV": "production"}, True),
     ({"SECRET_KEY": "k", "COMPLIANCE_ENV": "testing"}, False),
     ({"SECRET_KEY": "k", "COMPLIANCE_ENV": "development"}, False),

@@ -40,6 +40,7 @@ def _secure_headers(response):
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-    if response.mimetype == "text/html":
+    if response.mimetype == "text/html" or request.path.startswith("/api/"):
+        # Pages and API answers hold patient data: no browser or proxy may keep a copy.
         response.headers.setdefault("Cache-Control", "no-store")
     return response
