@@ -37,8 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from compliance import api, cli, db, mailer, programs, web
     from compliance.extensions import csrf, login_manager
-    from compliance.security import bodies, headers
+    from compliance.security import bodies, headers, overload
 
+    overload.allow_hashes_at_once(app.config["PASSWORD_HASHES_AT_ONCE"])
     headers.init_app(app)  # first: even a CSRF refusal carries a request id
     bodies.init_app(app)  # before CSRF and the views read a body
     db.init_app(app)

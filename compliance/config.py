@@ -70,6 +70,8 @@ def load_config(
         "AUDIT_KEY": env.get("AUDIT_KEY") or _derived_key(secret_key, "audit chain"),
         "DATABASE_URL": database_url,
         "DATABASE_POOL_SIZE": read.positive_int("DATABASE_POOL_SIZE", 5),
+        "DATABASE_POOL_TIMEOUT": read.positive_int("DATABASE_POOL_TIMEOUT_MS", 500) / 1000,
+        "PASSWORD_HASHES_AT_ONCE": read.positive_int("PASSWORD_HASHES_AT_ONCE", 2),
         "IPLEDGE_2026_EFFECTIVE": read.date("IPLEDGE_2026_EFFECTIVE", "2026-08-08"),
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=read.positive_int("SESSION_IDLE_MINUTES", 15)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=absolute),

@@ -10,17 +10,21 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 _EXTENSION = "compliance_db_engine"
+# How long a request waits for a free connection before it is told to retry (503): a
+# client that waits 30 s for an error page has already given up. (`DATABASE_POOL_TIMEOUT`)
+POOL_TIMEOUT_SECONDS = 0.5
 
 
 def init_app(app: Flask) -> None:
     """Create the app's engine and close the request's session at teardown."""
     app.extensions[_EXTENSION] = make_engine(
-        app.config["DATABASE_URL"], pool_size=app.config.get("DATABASE_POOL_SIZE", 5)
-    )
+        app.config["DATABASE_URL"], pool_size=app.config.get("DATABASE_POOL_SIZE", 5),
+        pool_timeout=app.config["DATABASE_POOL_TIMEOUT"])
     app.teardown_appcontext(_close_session)
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5,
+                pool_timeout: float = POOL_TIMEOUT_SECONDS) -> Engine:
     """Build an engine with the settings each supported database needs.
 
     SQLite: WAL so readers never wait for the writer, foreign keys on (off by default),
@@ -30,12 +34,15 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     not an error page.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               pool_size=pool_size, max_overflow=pool_size,
+                               pool_timeout=pool_timeout)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
+                         pool_timeout=pool_timeout)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

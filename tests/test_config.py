@@ -97,6 +97,8 @@ def test_documented_defaults(tmp_path):
     assert config["IPLEDGE_2026_EFFECTIVE"] == date(2026, 8, 8)
     assert config["PROXY_FIX_X_FOR"] == 0
     assert config["DATABASE_POOL_SIZE"] == 5
+    assert config["DATABASE_POOL_TIMEOUT"] == 0.5
+    assert config["PASSWORD_HASHES_AT_ONCE"] == 2
     assert config["LOG_LEVEL"] == "INFO"
 
 
@@ -111,6 +113,8 @@ def test_documented_defaults(tmp_path):
     ("DATABASE_URL", "postgresql+psycopg://rems@db/rems?sslmode=verify-full", "DATABASE_URL",
      "postgresql+psycopg://rems@db/rems?sslmode=verify-full"),
     ("DATABASE_POOL_SIZE", "12", "DATABASE_POOL_SIZE", 12),
+    ("DATABASE_POOL_TIMEOUT_MS", "250", "DATABASE_POOL_TIMEOUT", 0.25),
+    ("PASSWORD_HASHES_AT_ONCE", "4", "PASSWORD_HASHES_AT_ONCE", 4),
     ("LOG_LEVEL", "WARNING", "LOG_LEVEL", "WARNING"),
     ("SECRET_KEY", "another-key-" * 4, "SECRET_KEY", "another-key-" * 4),
 ])

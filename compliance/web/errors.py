@@ -4,10 +4,12 @@ import logging
 
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from compliance.api.problems import problem
 from compliance.extensions import login_manager
+from compliance.security.overload import busy
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,7 @@ ENDED = {
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(PoolTimeout, _busy)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     login_manager.unauthorized_handler(_sign_in_first)
@@ -41,6 +44,13 @@ def _csrf_failed(exc: CSRFError):
     exc.description = ("This form expired or did not come from this site. "
                        "Go back, reload the page and send it again.")
     return _http_error(exc)
+
+
+def _busy(_exc: PoolTimeout):
+    """Every database connection is taken: ask the client to retry in a second rather
+    than keep it waiting (a pharmacy system retries with its Idempotency-Key)."""
+    log.warning("database pool exhausted in request %s", g.get("request_id", "-"))
+    return _http_error(busy())
 
 
 def _unexpected(exc: Exception):
