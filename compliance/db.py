@@ -34,9 +34,10 @@ def make_engine(url: str, *, pool_size: int = 5,
     not an error page.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False},
-                               pool_size=pool_size, max_overflow=pool_size,
-                               pool_timeout=pool_timeout)
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")  # one connection, no pool
+        pooling = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size,
+                                        "pool_timeout": pool_timeout}
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pooling)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):

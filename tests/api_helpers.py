@@ -1,5 +1,6 @@
 """Pharmacy systems for API tests: a certified pharmacy with a key, and calls made with it."""
 
+import uuid
 from dataclasses import dataclass
 
 import freezegun
@@ -19,6 +20,10 @@ class System:
     @property
     def headers(self) -> dict:
         return {"Authorization": f"Bearer {self.key}"}
+
+    def once(self) -> dict:
+        """The headers with a new `Idempotency-Key` (a dispense demands one)."""
+        return {**self.headers, "Idempotency-Key": uuid.uuid4().hex}
 
 
 def pharmacy_system(db, factory, *, certified: bool = True) -> System:

@@ -244,11 +244,11 @@ def test_a_fill_is_201_and_a_second_fill_409_naming_why(ready, app, client, db):
     world, system = ready
     rma = _issue(app, db, world, system)
     first = client.post("/api/v1/dispenses", json=fill(rma.rma_number, local(DAY).isoformat()),
-                        headers=system.headers)
+                        headers=system.once())
     assert first.status_code == 201, first.json
     assert first.json["rma_number"] == rma.rma_number
     second = client.post("/api/v1/dispenses", json=fill(rma.rma_number, local(DAY).isoformat()),
-                         headers=system.headers)
+                         headers=system.once())
     assert second.status_code == 409 and second.mimetype == PROBLEM
     assert "already been dispensed" in second.json["detail"]
 
@@ -260,7 +260,7 @@ def test_a_fill_after_the_dndpa_is_409_expired(ready, app, client, db):
     with freezegun.freeze_time(at(27)):
         response = client.post("/api/v1/dispenses", json=fill(rma.rma_number,
                                                               local(27).isoformat()),
-                               headers=system.headers)
+                               headers=system.once())
     assert response.status_code == 409 and "expired" in response.json["detail"]
 
 
@@ -273,7 +273,7 @@ def test_a_reversal_is_200_and_then_blocks_the_fill_and_a_second_reversal(ready,
     assert reversed_.status_code == 200
     assert reversed_.json["status"] == "reversed"
     filled = client.post("/api/v1/dispenses", json=fill(rma.rma_number, local(DAY).isoformat()),
-                         headers=system.headers)
+                         headers=system.once())
     assert filled.status_code == 409 and "reversed" in filled.json["detail"]
     again = client.post(f"/api/v1/rmas/{rma.rma_number}/reversal", headers=system.headers)
     assert again.status_code == 409
@@ -357,7 +357,7 @@ def test_a_dispense_without_the_medication_guide_is_refused(ready, app, client, 
     """Is `medication_guide_given: false` refused rather than recorded?"""
     world, system = ready
     rma = _issue(app, db, world, system)
-    response = client.post("/api/v1/dispenses", headers=system.headers, json=fill(
+    response = client.post("/api/v1/dispenses", headers=system.once(), json=fill(
         rma.rma_number, local(DAY).isoformat(), medication_guide_given=False))
     assert response.status_code in (409, 422)
     assert db.get(Rma, rma.id).status == "issued"
@@ -503,7 +503,7 @@ def test_no_answer_shows_methods_tests_or_history(ready, app, client, db):
                           headers=system.headers).text,
               client.get(_eligibility_url(world), headers=system.headers).text]
     number = json.loads(bodies[0])["rma_number"]
-    bodies.append(client.post("/api/v1/dispenses", headers=system.headers,
+    bodies.append(client.post("/api/v1/dispenses", headers=system.once(),
                               json=fill(number, local(DAY).isoformat())).text)
     text = " ".join(bodies).lower()
     for secret in (*METHODS, "method", "pregnancy_test", "negative", "laboratory", "history",
@@ -533,3 +533,19 @@ def test_the_openapi_document_describes_every_route_with_bearer_and_problems(cli
                 assert {"401", "403"} <= set(op["responses"])
                 problem = op["responses"]["401"]["content"][PROBLEM]["schema"]
                 assert problem == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_a_dispense_without_an_idempotency_key_is_400_and_records_nothing(ready, app, client,
+                                                                           db):
+    """A fill sent without a key could be recorded twice by a retry after a timeout: is it
+    refused, naming the header, with the RMA still unfilled?"""
+    world, system = ready
+    rma = _issue(app, db, world, system)
+    response = client.post("/api/v1/dispenses", json=fill(rma.rma_number,
+                                                          local(DAY).isoformat()),
+                           headers=system.headers)
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+    assert response.json["type"].endswith("/idempotency-key-required")
+    assert "Idempotency-Key" in response.json["detail"]
+    db.expire_all()
+    assert db.get(Rma, rma.id).status == "issued"

@@ -33,12 +33,18 @@ LEASE = timedelta(minutes=5)
 REPLAYED = "Idempotent-Replayed"
 
 
-def idempotent(view: Callable) -> Callable:
-    """Honour `Idempotency-Key` on this view (inside `@pharmacy_system`: keys are per pharmacy)."""
+def idempotent(view: Callable | None = None, *, required: bool = False) -> Callable:
+    """Honour `Idempotency-Key` on this view (inside `@pharmacy_system`: keys are per
+    pharmacy); `required`: refuse a request without one (400)."""
+    if view is None:
+        return lambda decorated: idempotent(decorated, required=required)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get(HEADER)
+        if key is None and required:
+            return problem(400, f"Send an {HEADER} with this request, so that a retry after "
+                           "a timeout cannot record it twice.", kind="idempotency-key-required")
         if key is None:
             return view(*args, **kwargs)
         if not KEY_PATTERN.fullmatch(key):

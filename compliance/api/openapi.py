@@ -83,7 +83,7 @@ def _operation(rule, op: Operation, refs: dict) -> dict:
         params += [{"name": name, "in": "query", "required": name in query_schema["required"],
                     "schema": prop} for name, prop in query_schema["properties"].items()]
     if op.idempotent:
-        params.append({"name": HEADER, "in": "header", "required": False,
+        params.append({"name": HEADER, "in": "header", "required": op.idempotent == "required",
                        "description": "Retries with the same key and body get the first "
                                       "answer; keys are remembered for 24 hours.",
                        "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"}})

@@ -27,7 +27,7 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     problems: tuple[int, ...] = (401, 403)
-    idempotent: bool = False
+    idempotent: bool | str = False  # True: Idempotency-Key accepted; "required": demanded
     description: str = ""
     tags: tuple[str, ...] = field(default=())
 

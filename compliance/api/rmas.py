@@ -50,9 +50,10 @@ def show_rma_request(request_id: str):
 
 @bp.post("/dispenses")
 @pharmacy_system
-@idempotent
+@idempotent(required=True)  # a fill recorded twice would read as a second fill
 @operation(summary="Record the fill made under an RMA", body=schemas.DispenseBody,
-           answer=schemas.DispenseRecord, status=201, problems=WRITE_PROBLEMS, idempotent=True,
+           answer=schemas.DispenseRecord, status=201, problems=WRITE_PROBLEMS,
+           idempotent="required",
            description="409 names why an RMA cannot be filled, in the pharmacy's words: "
            "already dispensed, past its do-not-dispense-after date, reversed, voided because "
            "the course stopped, or a course or certification that no longer allows it.")
