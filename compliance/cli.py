@@ -208,7 +208,8 @@ def api_keys_create(ncpdp: str, name: str) -> None:
         if pharmacy is None:
             raise click.ClickException(f"no pharmacy has NCPDP ID {ncpdp!r}")
         try:
-            key = api_keys.create_key(db, pharmacy=pharmacy, name=name, now=clock.now())
+            key = api_keys.create_key(db, pharmacy=pharmacy, name=name, now=clock.now(),
+                                      valid_days=current_app.config["API_KEY_VALID_DAYS"])
         except Refused as exc:
             raise click.ClickException(" ".join(exc.errors.values())) from None
     click.echo(key.secret)

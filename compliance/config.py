@@ -78,6 +78,7 @@ def load_config(
         # The cookie outlives the idle window so the server can say why a session ended.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=absolute),
         "INVITATION_VALID_DAYS": read.positive_int("INVITATION_VALID_DAYS", 7),
+        "API_KEY_VALID_DAYS": read.positive_int("API_KEY_VALID_DAYS", 365),
         "PROXY_FIX_X_FOR": read.positive_int("PROXY_FIX_X_FOR", 0, minimum=0),
         # Over HTTPS the `__Host-` prefix makes the browser refuse the cookie unless it is
         # Secure, for this host only, on path /: a sibling subdomain cannot plant one.

@@ -327,3 +327,28 @@ def test_a_certification_longer_than_the_program_allows_is_refused(
         assert answer.status_code == 302
         db.refresh(target)
         assert target.certification_expires_on == date.fromisoformat(expires_on)
+
+
+def test_deactivating_a_pharmacist_names_their_keys_and_can_hand_them_on(admin, factory, db):
+    """Does the deactivation page list the keys the pharmacist made, offer to hand them to
+    the responsible pharmacist, and do so when ticked?"""
+    from compliance.models import ApiKey
+    from compliance.services import api_keys
+    from tests.course_helpers import at
+
+    site = factory.pharmacy()
+    lead = factory.pharmacist(site, name="Lee Lead")
+    leaving = factory.pharmacist(site, name="Sam Leaving")
+    site.responsible_pharmacist_id = lead.id
+    db.commit()
+    key = api_keys.create_key(db, pharmacy=site, name="old system", now=at(0),
+                              created_by=leaving.id)
+    url = f"/admin/users/{leaving.id}/deactivate"
+    page = admin.get(url).text
+    assert "Sam Leaving made 1 API key still in use (old system)" in page
+    assert "unless you hand them to Lee Lead, the responsible pharmacist" in page
+    done = submit(admin, url, {"reason": "Left the pharmacy.", "hand_keys_on": "y"})
+    assert done.status_code == 302
+    db.expire_all()
+    assert db.get(ApiKey, key.row.id).created_by_id == lead.id
+    assert db.get(ApiKey, key.row.id).revoked_at is None

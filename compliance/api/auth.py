@@ -75,7 +75,7 @@ def _caller(db: Session) -> Caller | None:
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         return None
-    return api_keys.authenticate(db, presented.strip())
+    return api_keys.authenticate(db, presented.strip(), clock.now())
 
 
 def _challenge() -> str:

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from compliance import audit
 from compliance.auth import end_session, end_sessions, start_session
-from compliance.models import User
+from compliance.models import PharmacistProfile, Pharmacy, User
 from compliance.models.inputs import PasswordSet
 from compliance.security import throttle
 from compliance.security.passwords import hash_password, needs_rehash, verify_password
 
+from . import api_keys
 from .errors import Refused, validated
 
 
@@ -102,9 +103,10 @@ def sign_out(db: Session, *, now: datetime) -> None:
 
 
 def set_active(db: Session, *, user_id: int, active: bool, acting_user_id: int,
-               now: datetime, reason: str = "") -> User:
+               now: datetime, reason: str = "", hand_keys_on: bool = False) -> User:
     """Deactivate or reactivate an account; deactivation ends its open sessions at once and
-    needs a reason, which the audit event keeps."""
+    needs a reason, which the audit event keeps. The API keys a departing pharmacist made
+    are revoked, or with `hand_keys_on` handed to the pharmacy's responsible pharmacist."""
     user = db.get(User, user_id)
     if user is None:
         raise Refused("No such account.")
@@ -120,11 +122,23 @@ def set_active(db: Session, *, user_id: int, active: bool, acting_user_id: int,
     db.add(user)
     if not active:
         end_sessions(db, user_id=user.id, reason="deactivated", now=now)
+        heir = key_heir(db, user) if hand_keys_on else None
+        api_keys.settle_keys_of(db, creator=user, heir=heir, now=now)
     summary = {"is_active": [not active, active]} | ({} if active else {"reason": reason})
     audit.record(db, "user.reactivated" if active else "user.deactivated", "user", user.id,
                  summary=summary)
     db.commit()
     return user
+
+
+def key_heir(db: Session, user: User) -> User | None:
+    """Who may take over the API keys `user` made: their pharmacy's responsible pharmacist,
+    when that is someone else whose account is active."""
+    profile = db.scalar(select(PharmacistProfile).where(PharmacistProfile.user_id == user.id))
+    pharmacy = db.get(Pharmacy, profile.pharmacy_id) if profile else None
+    heir_id = pharmacy.responsible_pharmacist_id if pharmacy else None
+    heir = db.get(User, heir_id) if heir_id not in (None, user.id) else None
+    return heir if heir is not None and heir.is_active else None
 
 
 def _current_user_id() -> int | str:

@@ -8,7 +8,7 @@ from compliance import clock
 from compliance.auth import get_or_404, roles_required
 from compliance.db import get_session
 from compliance.models import PatientProfile, PharmacistProfile, Pharmacy, PrescriberProfile, User
-from compliance.services import accounts, invitations, organisations
+from compliance.services import accounts, api_keys, invitations, organisations
 from compliance.web.forms import (
     ActionForm,
     CertificationForm,
@@ -136,11 +136,14 @@ def deactivate_user(user_id: int):
     if form.validate_on_submit():
         with form.refusals():
             accounts.set_active(db, user_id=user.id, active=False, reason=form.reason.data,
-                                acting_user_id=current_user.id, now=clock.now())
+                                acting_user_id=current_user.id, now=clock.now(),
+                                hand_keys_on=form.hand_keys_on.data)
         if form.refused is None:
             flash(f"{user.name} is now deactivated.", "success")
             return redirect(url_for("admin.users"))
-    return form_page("admin/deactivate.html", form, user=user)
+    return form_page("admin/deactivate.html", form, user=user,
+                     keys=api_keys.live_keys_created_by(db, user.id, clock.now()),
+                     heir=accounts.key_heir(db, user))
 
 
 @bp.post("/users/<int:user_id>/reactivate")

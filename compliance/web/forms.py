@@ -202,6 +202,8 @@ class DeactivateForm(ServiceForm):
     reason = TextAreaField("Why is this account deactivated?",
                            validators=[REQUIRED, Length(max=500)],
                            description="Kept in the audit log with your name and the time.")
+    hand_keys_on = BooleanField("Hand their API keys to the responsible pharmacist instead "
+                                "of revoking them")
 
 
 class CertificationForm(ServiceForm):

@@ -6,7 +6,7 @@ system's key was revoked or has gone unused when the dispensing system stops wor
 A POST from anyone else is 403; another pharmacy's key is 404.
 """
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from compliance import clock
@@ -33,7 +33,8 @@ def create_api_key():
     if form.validate_on_submit():
         with form.refusals():
             new = api_keys.create_key(db, pharmacy=site, name=form.name.data, now=clock.now(),
-                                      created_by=current_user.id)
+                                      created_by=current_user.id,
+                                      valid_days=current_app.config["API_KEY_VALID_DAYS"])
         if form.refused is None:
             return render_template("pharmacist/key_created.html", key=new.row,
                                    secret=new.secret)
@@ -57,7 +58,8 @@ def keys_page(site: Pharmacy, form: ApiKeyForm, *, status: int = 200):
     responsible = site.responsible_pharmacist_id and db.get(User, site.responsible_pharmacist_id)
     return render_template("pharmacist/keys.html", pharmacy=site, form=form,
                            keys=api_keys.keys_of(db, site), manages=is_responsible(site),
-                           responsible=responsible, action_form=ActionForm()), status
+                           responsible=responsible, action_form=ActionForm(),
+                           now=clock.now()), status
 
 
 def responsible_pharmacy() -> Pharmacy:
