@@ -55,7 +55,9 @@ def _send_reminders(db: Session, now: datetime) -> int:
 def _prune(db: Session, now: datetime) -> int:
     from compliance.api import idempotency
     from compliance.security import throttle
-    pruned = throttle.prune(db, now=now) + idempotency.prune(db, now=now)
+    from compliance.services import lookups
+    pruned = throttle.prune(db, now=now) + idempotency.prune(db, now=now) + \
+        lookups.prune(db, now=now)
     db.commit()
     return pruned
 

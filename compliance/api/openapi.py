@@ -21,7 +21,8 @@ PROBLEM_MEDIA = "application/problem+json"
 PROBLEM_TITLES = {400: "Malformed request", 401: "No valid API key",
                   403: "The pharmacy's certification is not in force",
                   404: "Not found for this pharmacy", 409: "Conflict with the current state",
-                  422: "Invalid fields"}
+                  422: "Invalid fields",
+                  429: "Too many lookups that matched no patient; retry after Retry-After"}
 
 
 @bp.get("/openapi.json")

@@ -13,7 +13,7 @@ from compliance.services.eligibility import eligibility
 @bp.get("/patients/<patient_id>/eligibility")
 @pharmacy_system
 @operation(summary="What is missing for the next fill", answer=schemas.Eligibility,
-           query=schemas.EligibilityQuery, problems=(401, 403, 404, 422),
+           query=schemas.EligibilityQuery, problems=(401, 403, 404, 422, 429),
            description="The date of birth must match the patient ID, or the answer is 404.")
 def patient_eligibility(patient_id: str):
     asked = query(schemas.EligibilityQuery)

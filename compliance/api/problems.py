@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 from flask import Response, g, json
 
-from compliance.services.errors import Conflict, NotFound, Refused
+from compliance.services.errors import Conflict, NotFound, Refused, Throttled
 
 PROBLEM_TYPE_BASE = "https://rems-compliance.dev/problems/"
 
@@ -29,8 +29,11 @@ def problem(status: int, detail: str, *, kind: str | None = None,
 
 
 def refusal(exc: Refused) -> Response:
-    """The problem for a service's refusal: 404, 409, or 422 with one error per field."""
+    """The problem for a service's refusal: 404, 409, 429, or 422 with one error per field."""
     detail = " ".join(exc.errors.values())
+    if isinstance(exc, Throttled):
+        return problem(429, detail, kind="too-many-lookups",
+                       headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, NotFound):
         return problem(404, detail)
     if isinstance(exc, Conflict):

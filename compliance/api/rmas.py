@@ -23,7 +23,7 @@ WRITE_PROBLEMS = (400, 401, 403, 404, 409, 422)
 @pharmacy_system
 @idempotent
 @operation(summary="Ask for an RMA for one fill", body=schemas.RmaRequestBody,
-           answer=schemas.RmaDecision, status=201, problems=(400, 401, 403, 409, 422),
+           answer=schemas.RmaDecision, status=201, problems=(400, 401, 403, 409, 422, 429),
            idempotent=True, description="Every request is recorded and answered 201 with a "
            "decision, authorized or denied with its reasons.")
 def create_rma_request():

@@ -13,7 +13,7 @@ from .pharmacies import Pharmacy
 from .questions import QuestionBank
 from .reminders import CalendarFeed, ReminderOptOut
 from .rmas import Dispense, Rma, RmaRequest, RmaStatus
-from .sessions import LoginAttempt, UserSession
+from .sessions import LoginAttempt, LookupMiss, UserSession
 from .signatures import Signature
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "KeyState",
     "LinkPurpose",
     "LoginAttempt",
+    "LookupMiss",
     "MessageStatus",
     "OutboxMessage",
     "PatientProfile",

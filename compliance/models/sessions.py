@@ -40,3 +40,19 @@ class LoginAttempt(SQLModel, table=True):
     address: str = Field(max_length=64)
     succeeded: bool
     attempted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LookupMiss(SQLModel, table=True):
+    """A patient ID and date of birth that matched nobody, counted per asker (a pharmacist,
+    or a pharmacy's system) and per patient ID by `services.lookups`."""
+
+    __tablename__ = "lookup_miss"
+    __table_args__ = (
+        Index("ix_lookup_miss_asker_at", "asker", "missed_at"),
+        Index("ix_lookup_miss_patient_at", "program_patient_id", "missed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    asker: str = Field(max_length=40)
+    program_patient_id: str = Field(max_length=20)
+    missed_at: datetime = Field(sa_type=UTCDateTime)

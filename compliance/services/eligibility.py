@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from compliance import audit
 from compliance.models import Course, PatientProfile, Pharmacy
 from compliance.programs import program
-from compliance.services import courses, patients
+from compliance.services import courses, lookups
 from compliance.services.errors import NotFound
 from compliance.services.facts import load_rows, pharmacy_certification
 from compliance.services.rma_requests import held_elsewhere
@@ -39,11 +39,14 @@ def eligibility(db: Session, *, pharmacy: Pharmacy, patient_id: str, date_of_bir
     """Evaluate the next fill for the patient with this program ID and date of birth.
 
     Raises NotFound when either identifier does not match, so a wrong date of birth tells
-    nothing about whether the ID exists.
+    nothing about whether the ID exists; the miss is counted (`lookups`), and Throttled
+    when this pharmacy or this ID has missed too often.
     """
-    patient = patients.on_card(db, patient_id, date_of_birth)
+    patient = lookups.find(db, typed_id=patient_id, born=date_of_birth, now=now,
+                           asker=lookups.asker(pharmacy_id=pharmacy.id, user_id=None),
+                           pharmacy_id=pharmacy.id)
     course = patient and courses.course_of(db, patient)
-    if patient is None or course is None:
+    if patient is None or course is None:  # a miss stays pending: the API commits each call
         raise NotFound({"patient_id": NO_SUCH_PATIENT})
     found = next_fill(db, pharmacy=pharmacy, course=course, now=now)
     audit.record(db, "patient.eligibility_checked", "patient", patient.id,

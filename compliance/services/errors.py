@@ -50,3 +50,11 @@ class Conflict(Refused):
 
 class NotFound(Refused):
     """No such object for this requester (HTTP 404): another pharmacy's RMA looks absent."""
+
+
+class Throttled(Refused):
+    """Too many tries of something guessable (HTTP 429); `retry_after` in seconds."""
+
+    def __init__(self, errors: dict[str, str] | str, retry_after: int):
+        super().__init__(errors)
+        self.retry_after = retry_after

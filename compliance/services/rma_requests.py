@@ -20,7 +20,7 @@ from compliance.identifiers import new_rma_number, normalise_program_patient_id
 from compliance.models import Cycle, PatientProfile, Pharmacy, Rma, RmaRequest, RmaStatus
 from compliance.models.inputs import RmaAsk
 from compliance.programs import program
-from compliance.services import facts, worklist
+from compliance.services import facts, lookups, worklist
 from compliance.services.errors import validated
 from compliance.services.facts import CourseRows, pharmacy_certification
 from compliance.services.retries import in_retried_transaction
@@ -93,8 +93,12 @@ def _decide(db: Session, pharmacy: Pharmacy, ask: RmaAsk, now: datetime,
     request = RmaRequest(id=str(uuid4()), pharmacy_id=pharmacy.id, requested_by_id=requested_by,
                          requested_at=now, decision="denied", request=ask.model_dump(mode="json"))
     card_id = normalise_program_patient_id(ask.patient_id or "")
+    asker = lookups.asker(pharmacy_id=pharmacy.id, user_id=requested_by)
+    lookups.refuse_if_throttled(db, asker=asker, patient_id=card_id, now=now)
     rows = card_id and facts.load_locked(db, card_id, ask.patient_date_of_birth)
     if not rows:
+        lookups.record_miss(db, asker=asker, patient_id=card_id, pharmacy_id=pharmacy.id,
+                            now=now)
         return _save(db, request, [_reason(
             "PATIENT_NOT_FOUND", Actor.PHARMACY, "No patient matches this patient ID and date "
             "of birth; check both with the patient's program card.")])

@@ -27,7 +27,7 @@ from compliance.models import (
 )
 from compliance.programs import DEFAULT_PROGRAM
 from compliance.programs import max_days_supply as max_days_in_force
-from compliance.services import eligibility, rma_requests
+from compliance.services import eligibility, lookups, patients, rma_requests
 from compliance.services import rma as rmas
 from compliance.services.cycles import VOIDED_REASON
 from compliance.services.errors import Conflict, NotFound, Refused
@@ -57,12 +57,19 @@ def find_patient():
     form = FindPatientForm()
     if form.validate_on_submit():
         typed = normalise_program_patient_id(form.patient_id.data)
-        patient = typed and matching_patient(typed, form.date_of_birth.data)
+        patient = None
+        with form.refusals():
+            patient = typed and lookups.find(
+                get_session(), typed_id=typed, born=form.date_of_birth.data, now=clock.now(),
+                asker=lookups.asker(pharmacy_id=current_pharmacy().id, user_id=current_user.id),
+                pharmacy_id=current_pharmacy().id)
+            get_session().commit()  # a miss counts and is audited
         if patient:
             return patient_page(patient, RmaRequestForm(
                 formdata=None, patient_id=patient.program_patient_id,
                 patient_date_of_birth=patient.date_of_birth.isoformat()))
-        form.show_refusal(Refused({"patient_id": ID_TYPO} if typed is None else NO_MATCH))
+        if form.refused is None:
+            form.show_refusal(Refused({"patient_id": ID_TYPO} if typed is None else NO_MATCH))
     return form_page("pharmacist/find.html", form)
 
 
@@ -79,7 +86,7 @@ def request_rma():
                   "No RMA: see the reasons below.",
                   "success" if record.decision == "authorized" else "error")
             return redirect(url_for("pharmacist.rma_request", request_id=record.id))
-    patient = matching_patient(normalise_program_patient_id(form.patient_id.data or ""),
+    patient = patients.on_card(get_session(), form.patient_id.data,
                                _date(form.patient_date_of_birth.data))
     if patient is None:
         find = FindPatientForm(formdata=None)
@@ -197,15 +204,6 @@ def reasons(items) -> list[dict]:
         shown.append({"code": code, "message": get("message"), "who": who,
                       "when": date.fromisoformat(when) if isinstance(when, str) else when})
     return shown
-
-
-def matching_patient(program_patient_id: str | None, born: date | None):
-    """The patient with this ID and date of birth, or None when either does not match."""
-    if not program_patient_id or born is None:
-        return None
-    patient = get_session().scalar(select(PatientProfile).where(
-        PatientProfile.program_patient_id == program_patient_id))
-    return patient if patient is not None and patient.date_of_birth == born else None
 
 
 def own_rma(site: Pharmacy, rma_number: str) -> Rma:
