@@ -4,8 +4,11 @@ Three counters over a sliding window of failed attempts:
 
 * account + address: five failures lock that pair for the window. The owner, signing in
   from their own address, is unaffected by an attacker elsewhere.
-* address: many failures from one address, across accounts (credential stuffing), block
-  that address for the window.
+* address: past `ADDRESS_LIMIT` failures from one address, across accounts (credential
+  stuffing), each further try from there waits a delay that doubles with every failure, up
+  to `ADDRESS_MAX_DELAY`. The address is slowed, never blocked: a clinic or a hospital
+  shares one address, and its other people must still get in; an owner who signed in from
+  that address within `KNOWN_ADDRESS_DAYS` is not slowed at all.
 * account, from all addresses: past a limit, the account accepts one attempt per
   `ACCOUNT_SLOWDOWN` from addresses it has never signed in from. A distributed attacker
   gets one guess a minute; the owner, from an address they signed in from within
@@ -26,6 +29,9 @@ from compliance.models import LoginAttempt
 WINDOW = timedelta(minutes=15)
 PAIR_LIMIT = 5
 ADDRESS_LIMIT = 30
+ADDRESS_FIRST_DELAY = timedelta(seconds=1)
+ADDRESS_MAX_DELAY = timedelta(seconds=60)
+ADDRESS_COUNTED = ADDRESS_LIMIT + 7  # 1 s doubled 7 times passes the 60 s ceiling
 ACCOUNT_LIMIT = 10
 ACCOUNT_SLOWDOWN = timedelta(seconds=60)
 KNOWN_ADDRESS_DAYS = 30
@@ -49,10 +55,13 @@ def check(session: Session, *, email: str, address: str, now: datetime) -> Verdi
                      LoginAttempt.address == address, after=last_success)
     if len(pair) >= PAIR_LIMIT:
         return Verdict(False, pair[PAIR_LIMIT - 1] + WINDOW - now)
-    by_address = _failures(session, since, LoginAttempt.address == address)
-    if len(by_address) >= ADDRESS_LIMIT:
-        return Verdict(False, by_address[ADDRESS_LIMIT - 1] + WINDOW - now)
     known = last_success is not None and now - last_success < timedelta(days=KNOWN_ADDRESS_DAYS)
+    by_address = [] if known else _failures(session, since, LoginAttempt.address == address)
+    if len(by_address) >= ADDRESS_LIMIT:
+        doublings = len(by_address) - ADDRESS_LIMIT
+        delay = min(ADDRESS_FIRST_DELAY * 2 ** doublings, ADDRESS_MAX_DELAY)
+        if now - by_address[0] < delay:
+            return Verdict(False, by_address[0] + delay - now)
     by_account = [] if known else _failures(session, since, LoginAttempt.email == email)
     if len(by_account) >= ACCOUNT_LIMIT and now - by_account[0] < ACCOUNT_SLOWDOWN:
         return Verdict(False, by_account[0] + ACCOUNT_SLOWDOWN - now)
@@ -100,7 +109,7 @@ def _failures(session: Session, since: datetime, *conditions, after: datetime | 
     )
     if after is not None:
         query = query.where(LoginAttempt.attempted_at > after)
-    limit = max(PAIR_LIMIT, ADDRESS_LIMIT, ACCOUNT_LIMIT)
+    limit = max(PAIR_LIMIT, ADDRESS_COUNTED, ACCOUNT_LIMIT)
     query = query.order_by(LoginAttempt.attempted_at.desc()).limit(limit)
     return list(session.scalars(query))
 

@@ -1,6 +1,5 @@
 """Signing in and out, and the lifecycle of accounts (never deleted, only deactivated)."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
@@ -16,20 +15,13 @@ from compliance.security import throttle
 from compliance.security.passwords import hash_password, needs_rehash, verify_password
 
 from . import api_keys
-from .errors import Refused, validated
+from .errors import Refused, Throttled, validated, wait_words
 
 
-@dataclass
-class Throttled(Exception):
-    """Too many failed attempts: try again after `retry_after_seconds`."""
-
-    retry_after_seconds: int
-
-    @property
-    def message(self) -> str:
-        minutes = -(-self.retry_after_seconds // 60)
-        unit = "minute" if minutes == 1 else "minutes"
-        return f"Too many failed attempts. Try again in {minutes} {unit}."
+def too_many_attempts(verdict: throttle.Verdict, field: str = "") -> Throttled:
+    seconds = verdict.retry_after_seconds
+    return Throttled({field: f"Too many failed attempts. Try again in {wait_words(seconds)}."},
+                     retry_after=seconds)
 
 
 WRONG_CREDENTIALS = "The email or password is not right."
@@ -50,7 +42,7 @@ def sign_in(db: Session, *, email: str, password: str, address: str, now: dateti
     if not verdict.allowed:
         audit.record(db, "login.throttled", "user", summary={"email": email})
         db.commit()
-        raise Throttled(verdict.retry_after_seconds)
+        raise too_many_attempts(verdict)
     user = db.scalar(select(User).where(User.email == email))
     right = verify_password(user.password_hash if user else None, password)
     ok = right and user is not None and user.is_active
@@ -79,7 +71,7 @@ def change_password(db: Session, *, current: str, password: str, confirm: str,
     user = db.get(User, current_user.id)
     verdict = throttle.check(db, email=user.email, address=address, now=now)
     if not verdict.allowed:
-        raise Refused({"current": Throttled(verdict.retry_after_seconds).message})
+        raise too_many_attempts(verdict, "current")
     right = verify_password(user.password_hash, current)
     throttle.note_attempt(db, email=user.email, address=address, succeeded=right, now=now)
     if not right:

@@ -58,3 +58,11 @@ class Throttled(Refused):
     def __init__(self, errors: dict[str, str] | str, retry_after: int):
         super().__init__(errors)
         self.retry_after = retry_after
+
+
+def wait_words(seconds: int) -> str:
+    """ "45 seconds", "1 minute", "15 minutes": a wait as a person reads it (rounded up)."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -19,7 +19,7 @@ from compliance import audit
 from compliance.identifiers import normalise_program_patient_id
 from compliance.models import LookupMiss, PatientProfile
 from compliance.services import patients
-from compliance.services.errors import Throttled
+from compliance.services.errors import Throttled, wait_words
 
 WINDOW = timedelta(minutes=15)
 ASKER_LIMIT = 10
@@ -81,7 +81,5 @@ def _misses(db: Session, since: datetime, condition, *, limit: int) -> list[date
 
 def _refuse(wait: timedelta) -> None:
     seconds = max(1, int(wait.total_seconds() + 0.999))
-    minutes = max(1, round(seconds / 60))
     raise Throttled({"patient_id": "Too many lookups matched no patient. Check the card and "
-                                   f"try again in {minutes} minute{'s' if minutes > 1 else ''}."},
-                    retry_after=seconds)
+                                   f"try again in {wait_words(seconds)}."}, retry_after=seconds)

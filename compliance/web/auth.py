@@ -11,7 +11,7 @@ from compliance.auth import public, roles_required
 from compliance.db import get_session
 from compliance.models import LinkPurpose, Role
 from compliance.services import accounts, invitations
-from compliance.services.errors import Refused
+from compliance.services.errors import Refused, Throttled
 from compliance.web.forms import (
     ActivationForm,
     ChangePasswordForm,
@@ -44,10 +44,10 @@ def login():
             user = accounts.sign_in(get_session(), email=form.email.data,
                                     password=form.password.data,
                                     address=request.remote_addr or "", now=clock.now())
-        except accounts.Throttled as exc:
-            form.password.errors = [exc.message]
+        except Throttled as exc:
+            form.password.errors = [exc.errors[""]]
             response = render_template("auth/login.html", form=form), 429
-            return (*response, {"Retry-After": str(exc.retry_after_seconds)})
+            return (*response, {"Retry-After": str(exc.retry_after)})
         except Refused as exc:
             form.password.errors = [exc.errors[""]]
             status = 422
