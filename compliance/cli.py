@@ -32,6 +32,20 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Database migrated to {revision}.")
 
 
+@db_group.command("grant-service-role",
+                  help="Grant ROLE what the service needs on PostgreSQL, and on the audit "
+                       "log only SELECT and INSERT (run as the tables' owner).")
+@click.argument("role")
+def db_grant_service_role(role: str) -> None:
+    from compliance.migrations import roles
+
+    try:
+        roles.grant_service_role(get_engine(), role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Role {role} may use every table, and only read and add to the audit log.")
+
+
 @db_group.command("downgrade", help="Revert migrations down to REVISION.")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
@@ -159,7 +173,13 @@ def audit_seal() -> None:
     from compliance.services import audit_chain
 
     with Session(get_engine()) as db:
-        count = audit_chain.seal(db, _audit_key(), now=clock.now())
+        try:
+            count = audit_chain.seal(db, _audit_key(), now=clock.now(), anchor=_anchor())
+        except audit_chain.ChainBroken as exc:
+            raise click.ClickException(
+                f"Nothing sealed: the audit log was tampered with at event #{exc.event_id}: "
+                f"{exc.reason}. A security.alert event is written; run `flask audit verify`."
+            ) from None
         click.echo(f"Sealed {count} audit events; {_head(audit_chain.head(db))}.")
 
 
@@ -169,7 +189,7 @@ def audit_verify() -> None:
     from compliance.services import audit_chain
 
     with Session(get_engine()) as db:
-        verdict = audit_chain.verify(db, _audit_key())
+        verdict = audit_chain.verify(db, _audit_key(), anchor=_anchor(), now=clock.now())
     if not verdict.intact:
         raise click.ClickException(
             f"The audit chain is broken at event #{verdict.broken_event}: {verdict.reason}. "
@@ -180,6 +200,12 @@ def audit_verify() -> None:
 
 def _audit_key() -> bytes:
     return current_app.config["AUDIT_KEY"].encode()
+
+
+def _anchor():
+    from compliance.services.audit_anchor import Anchor
+
+    return Anchor(current_app.config["AUDIT_ANCHOR"])
 
 
 def _head(head: tuple[int, str] | None) -> str:

@@ -68,6 +68,7 @@ def load_config(
         "DEBUG": False,
         "SECRET_KEY": secret_key,
         "AUDIT_KEY": env.get("AUDIT_KEY") or _derived_key(secret_key, "audit chain"),
+        "AUDIT_ANCHOR": env.get("AUDIT_ANCHOR", str(instance_path / "audit-anchor.jsonl")),
         "DATABASE_URL": database_url,
         "DATABASE_POOL_SIZE": read.positive_int("DATABASE_POOL_SIZE", 5),
         "DATABASE_POOL_TIMEOUT": read.positive_int("DATABASE_POOL_TIMEOUT_MS", 500) / 1000,

@@ -44,7 +44,9 @@ def _refresh_worklist(db: Session, now: datetime) -> int:
 
 def _seal_audit(db: Session, now: datetime) -> int:
     from compliance.services import audit_chain
-    return audit_chain.seal(db, current_app.config["AUDIT_KEY"].encode(), now=now)
+    from compliance.services.audit_anchor import Anchor
+    return audit_chain.seal(db, current_app.config["AUDIT_KEY"].encode(), now=now,
+                            anchor=Anchor(current_app.config["AUDIT_ANCHOR"]))
 
 
 def _send_reminders(db: Session, now: datetime) -> int:

@@ -142,9 +142,9 @@ def database_url(_template_database, tmp_path):
     yield f"sqlite:///{copy}"
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    application = create_app({
+def app_config(database_url: str, tmp_path, **overrides) -> dict:
+    """The configuration of the tests' app; `overrides` for a test that needs other limits."""
+    return {
         "ENV_NAME": "testing",
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
@@ -152,7 +152,14 @@ def app(database_url, tmp_path):
         "SERVER_NAME": "localhost",
         "PUBLIC_URL": "http://localhost",
         "MAIL_FOLDER": str(tmp_path / "mail"),
-    })
+        "AUDIT_ANCHOR": str(tmp_path / "audit-anchor.jsonl"),  # one per test database
+        **overrides,
+    }
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    application = create_app(app_config(database_url, tmp_path))
     application.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     yield application
     from compliance.db import get_engine

@@ -163,3 +163,18 @@ def test_the_commands_seal_and_verify(app, db, engine):
     broken = runner.invoke(args=["audit", "verify"])
     assert broken.exit_code == 1
     assert f"broken at event #{ids[1]}" in broken.output
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite has no TRUNCATE")
+@pytest.mark.parametrize("statement", ["TRUNCATE audit_event CASCADE",
+                                       "TRUNCATE audit_seal", "TRUNCATE app_user CASCADE"])
+def test_truncate_cannot_empty_the_log(app, db, engine, statement):
+    """TRUNCATE skips row triggers, and CASCADE from a table the log refers to would reach
+    it: a statement trigger refuses, and the events stay."""
+    _events(app, db, 2)
+    _seal(db)
+    db.rollback()  # end the session's read, whose lock TRUNCATE would wait for
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"), \
+            engine.begin() as connection:
+        connection.execute(text(statement))
+    assert audit_chain.verify(db, KEY).sealed == 2

@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from compliance import create_app
 from compliance.db import get_engine
 from compliance.models import Cycle, Dispense, Rma
 from compliance.services import rma, rma_requests
 from compliance.services.errors import Refused
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, app_config
 from tests.course_helpers import (
     at,
     certified_pharmacy,
@@ -100,6 +101,17 @@ class ProcessCrew:
             inbox.put(None)
         for process in self.processes:
             process.join(timeout=60)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The tests' app with a pool that holds every thread at once: here threads race for
+    rows, not for connections (tests/test_overload.py covers an exhausted pool)."""
+    application = create_app(app_config(database_url, tmp_path,
+                                             DATABASE_POOL_SIZE=PARALLEL,
+                                             DATABASE_POOL_TIMEOUT=30))
+    yield application
+    get_engine(application).dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from compliance import create_app
 from compliance.db import get_engine
 from compliance.security import overload
 from tests.api_helpers import pharmacy_system
-from tests.conftest import sign_in
+from tests.conftest import app_config, sign_in
 
 pytestmark = pytest.mark.db
 
@@ -18,11 +18,8 @@ pytestmark = pytest.mark.db
 @pytest.fixture
 def small_pool_app(database_url, tmp_path):
     """The service with one connection (and one overflow) and a short wait for it."""
-    application = create_app({
-        "ENV_NAME": "testing", "TESTING": True, "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": database_url, "SERVER_NAME": "localhost",
-        "PUBLIC_URL": "http://localhost", "MAIL_FOLDER": str(tmp_path / "mail"),
-        "DATABASE_POOL_SIZE": 1, "DATABASE_POOL_TIMEOUT": 0.1})
+    application = create_app(app_config(database_url, tmp_path, DATABASE_POOL_SIZE=1,
+                                             DATABASE_POOL_TIMEOUT=0.1))
     yield application
     get_engine(application).dispose()
 

@@ -76,8 +76,24 @@ def _append_only_ddl(table: str) -> dict[str, list[str]]:
             f"AS $$ BEGIN RAISE EXCEPTION '{table} rows are append-only'; END $$",
             f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()",
+            *_no_truncate_ddl(table),
         ],
     }
+
+
+def _no_truncate_ddl(table: str) -> list[str]:
+    """PostgreSQL's TRUNCATE skips row triggers (and CASCADE reaches the log from any table
+    that refers to it): a statement-level trigger refuses it."""
+    return [f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()"]
+
+
+def install_no_truncate_triggers(connection, table: str) -> None:
+    """For databases made before the TRUNCATE trigger existed (migration 0017)."""
+    if connection.dialect.name == "postgresql":
+        for statement in _no_truncate_ddl(table):
+            connection.exec_driver_sql(statement)
 
 
 APPEND_ONLY_TABLES = ("audit_event", "audit_seal")

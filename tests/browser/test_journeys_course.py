@@ -60,7 +60,7 @@ def rule_version() -> str:
 
 
 @pytest.fixture
-def app(database_url, rule_version):
+def app(database_url, rule_version, tmp_path):
     """tests/conftest.py's app, with the 2026 go-live date that puts `rule_version` in
     force today (the app reads it only at creation). `factory`, `db` and `live_server`
     take this app, so they share its database."""
@@ -71,6 +71,7 @@ def app(database_url, rule_version):
         "DATABASE_URL": database_url,
         "SERVER_NAME": "localhost",
         "IPLEDGE_2026_EFFECTIVE": GO_LIVE_2026[rule_version],
+        "AUDIT_ANCHOR": str(tmp_path / "audit-anchor.jsonl"),
     })
     application.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     yield application
