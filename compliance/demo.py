@@ -47,7 +47,7 @@ from .demo_stages import (
     StagedPatient,
 )
 
-DEMO_PASSWORD = "demo-password"  # noqa: S105 (documented demo login, refused in production)
+DEMO_PASSWORD = "walk through the demo"  # noqa: S105 (documented demo login, refused in production)
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,13 @@ INVALID = [
     ("set_password", {"password": "a" * 20, "confirm": "a" * 20}, "password", "repetitive"),
     ("set_password", {"password": "abcdef" * 22, "confirm": "abcdef" * 22}, "password",
      "at most 128"),
+    # common, breached or patterned: refused by an offline estimate (zxcvbn score under 3)
+    ("set_password", {"password": "password1234", "confirm": "password1234"}, "password",
+     "very common password"),
+    ("set_password", {"password": "qwertyuiop123", "confirm": "qwertyuiop123"}, "password",
+     "add a few words"),
+    ("set_password", {"password": "iloveyou12345", "confirm": "iloveyou12345"}, "password",
+     "commonly used"),
     ("set_password", {"confirm": NEW_PASSWORD + "?"}, "confirm", "differ"),
     ("prescriber", {"name": None}, "name", "required"),
     ("prescriber", {"name": "   "}, "name", "required"),
@@ -549,3 +556,21 @@ def test_forms_with_a_select_render_without_deprecation_warnings(client, factory
         warnings.simplefilter("error")
         response = client.get(scene.url)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("password", "accepted"), [
+    ("seven77", False),  # 7 characters
+    ("password1234", False),  # 12 characters, among the most breached
+    ("correct horse battery staple", True),
+    ("vault maple river 71 quiet lantern basil orbit canyon frost echo", True),  # 64
+])
+def test_password_policy_at_its_boundaries(password, accepted):
+    """Too short or too guessable: refused with the reason; a long passphrase: accepted,
+    64 characters included."""
+    from compliance.models.inputs import PasswordSet
+
+    if accepted:
+        assert PasswordSet(password=password, confirm=password).password == password
+    else:
+        with pytest.raises(ValueError):
+            PasswordSet(password=password, confirm=password)

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 from sqlmodel import SQLModel
+from zxcvbn import zxcvbn
 
 from compliance.identifiers import is_valid_ncpdp_id, is_valid_npi
 from workflows.facts import TestKind, TestResult, TestSetting
@@ -50,6 +51,9 @@ LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                      AfterValidator(_printable)]
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
+# zxcvbn's 0-4 scale, estimated offline from common and breached passwords, names, words
+# and keyboard patterns: 3 stands for about 10^8 guesses, beyond online guessing.
+MIN_PASSWORD_SCORE = 3
 
 
 def _npi(value: str) -> str:
@@ -172,6 +176,11 @@ class PasswordSet(SQLModel):
             raise ValueError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
         if len(set(value)) < 5:
             raise ValueError("Use a less repetitive password.")
+        guess = zxcvbn(value, max_length=MAX_PASSWORD_LENGTH)
+        if guess["score"] < MIN_PASSWORD_SCORE:  # common, breached or patterned passwords
+            warning = guess["feedback"]["warning"] or "It is too easy to guess."
+            raise ValueError(f"{warning.rstrip('.')}. Add a few words only you would choose "
+                             "together.")
         return value
 
     @field_validator("confirm")
