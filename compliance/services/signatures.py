@@ -1,11 +1,12 @@
 """Electronic signatures: the signer proves who they are again, and the meaning is stored."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance import audit
-from compliance.models import Signature, User
+from compliance.models import AuditEvent, Signature, User
 from compliance.security.passwords import verify_password
 from compliance.services.errors import Refused
 
@@ -16,15 +17,38 @@ PRESCRIBER_MONTHLY = ("I counseled this patient this month, and the pregnancy te
                       "contraception methods I entered are correct.")
 PATIENT_MONTHLY = ("I answered this month's questions myself, and I use the contraception "
                    "methods I confirmed.")
+FAILURE_LIMIT = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKED = ("Signing is locked for 15 minutes after five wrong passwords. The tries are "
+          "recorded for the program administrator.")
 PATIENT_MONTHLY_ANSWERS = ("I answered this month's questions myself, and I follow the "
                            "program's requirements.")  # where no methods are confirmed
 
 
 def sign(db: Session, *, signer: User, password: str, meaning: str, now: datetime,
          field: str = "password") -> Signature:
-    """Record a signature after the signer re-enters their password (not committed)."""
+    """Record a signature after the signer re-enters their password (not committed).
+
+    A wrong password is a failed signing (21 CFR 11.300(d)): the act being signed is
+    rolled back, the failure is audited and committed, and the fifth within
+    `FAILURE_WINDOW` locks signing for the account and writes a `security.alert`.
+    """
+    failures = recent_failures(db, signer.id, now)
+    if failures >= FAILURE_LIMIT:
+        raise Refused({field: LOCKED})
     if not verify_password(signer.password_hash, password or ""):
-        raise Refused({field: "The password is not right; your signature was not recorded."})
+        db.rollback()  # nothing of the act happens; only the failure is kept
+        audit.record(db, "signature.failed", "user", signer.id, summary={"meaning": meaning},
+                     actor_id=signer.id, actor_role=signer.role)
+        locked = failures + 1 >= FAILURE_LIMIT
+        if locked:
+            audit.record(db, "security.alert", "user", signer.id, actor_id=signer.id,
+                         actor_role=signer.role, summary={
+                             "reason": f"{FAILURE_LIMIT} wrong passwords at signing within "
+                                       f"{FAILURE_WINDOW.seconds // 60} minutes; signing locked"})
+        db.commit()
+        raise Refused({field: "The password is not right; your signature was not recorded."
+                              + (f" {LOCKED}" if locked else "")})
     signature = Signature(signer_id=signer.id, signer_name=signer.name, meaning=meaning,
                           signed_at=now)
     db.add(signature)
@@ -32,6 +56,13 @@ def sign(db: Session, *, signer: User, password: str, meaning: str, now: datetim
     audit.record(db, "signature.recorded", "signature", signature.id,
                  summary={"meaning": meaning}, actor_id=signer.id, actor_role=signer.role)
     return signature
+
+
+def recent_failures(db: Session, user_id: int, now: datetime) -> int:
+    """Failed signings of this account within the window."""
+    return db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.actor_user_id == user_id, AuditEvent.action == "signature.failed",
+        AuditEvent.occurred_at > now - FAILURE_WINDOW))
 
 
 def find(db: Session, signature_id: int | None) -> Signature | None:
