@@ -549,3 +549,20 @@ def test_a_dispense_without_an_idempotency_key_is_400_and_records_nothing(ready,
     assert "Idempotency-Key" in response.json["detail"]
     db.expire_all()
     assert db.get(Rma, rma.id).status == "issued"
+
+
+@pytest.mark.parametrize(("sent", "recorded"), [
+    (None, {}),
+    ("1234567893", {"pharmacist_npi": "1234567893"}),
+    ("12345", {"pharmacist_npi_malformed": "12345"}),
+])
+def test_a_call_records_the_pharmacist_the_system_names(ready, client, db, sent, recorded):
+    """With X-Pharmacist-NPI the audit event names the person at the counter, not only
+    the key; a malformed value is kept as malformed, never taken for an NPI."""
+    world, system = ready
+    headers = {**system.headers, **({"X-Pharmacist-NPI": sent} if sent else {})}
+    assert client.get(_eligibility_url(world), headers=headers).status_code == 200
+    call = db.scalars(select(AuditEvent).where(AuditEvent.action == "api.patient_eligibility")
+                      ).one()
+    assert {k: v for k, v in call.summary.items() if k.startswith("pharmacist")} == recorded
+    assert call.summary["key"]

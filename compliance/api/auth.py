@@ -24,12 +24,15 @@ from sqlalchemy.orm import Session
 from compliance import audit, clock
 from compliance.api.problems import problem
 from compliance.db import get_session
+from compliance.identifiers import is_valid_npi
 from compliance.models import ApiKey
 from compliance.services import api_keys
 from compliance.services.api_keys import Caller
 from compliance.services.facts import pharmacy_certified_today
 
 ROLE = "pharmacy_system"
+# The pharmacist at the counter behind a system's call, by NPI, for the audit log.
+PHARMACIST_HEADER = "X-Pharmacist-NPI"
 # Writing `last_used_at` on every call would turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 CHALLENGE = 'Bearer realm="api"'
@@ -107,12 +110,24 @@ def _note_use(session: Session, touch) -> None:
 
 def _record_call(db: Session, caller: Caller | None, status: int,
                  action: str = "") -> audit.Entry:
+    """The call in the audit log: the key, and the pharmacist behind it when the pharmacy
+    system names one (`PHARMACIST_HEADER`, an NPI; a malformed one is kept as such)."""
     endpoint = (request.endpoint or "").rpartition(".")[2]
     return audit.record(db, (action or f"api.{endpoint}")[:60], "pharmacy",
                         caller.pharmacy.id if caller else "",
                         summary={"method": request.method, "path": request.path[:200],
-                                 "status": status, "key": caller.key.prefix if caller else None},
+                                 "status": status, "key": caller.key.prefix if caller else None,
+                                 **_pharmacist()},
                         actor_role=ROLE if caller else "anonymous")
+
+
+def _pharmacist() -> dict:
+    given = request.headers.get(PHARMACIST_HEADER)
+    if given is None:
+        return {}
+    given = given.strip()
+    return {"pharmacist_npi": given} if is_valid_npi(given) else \
+        {"pharmacist_npi_malformed": given[:20]}
 
 
 def _settled(db: Session, call: audit.Entry, response: Response,
