@@ -46,6 +46,25 @@ def db_grant_service_role(role: str) -> None:
     click.echo(f"Role {role} may use every table, and only read and add to the audit log.")
 
 
+@db_group.command("backup", help="Copy the SQLite database to PATH while it serves (SQLite's "
+                                 "online backup); on PostgreSQL use pg_dump (README).")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def db_backup(path: str) -> None:
+    import sqlite3
+
+    engine = get_engine()
+    if engine.dialect.name != "sqlite":
+        raise click.ClickException("On PostgreSQL, back up with pg_dump --format=custom "
+                                   "(see 'Backup and restore' in the README).")
+    source = engine.raw_connection()
+    try:
+        with sqlite3.connect(path) as target:
+            source.driver_connection.backup(target)  # page by page, consistent, online
+    finally:
+        source.close()
+    click.echo(f"Backed up the database to {path}.")
+
+
 @db_group.command("downgrade", help="Revert migrations down to REVISION.")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
