@@ -2,6 +2,7 @@
 and after five within 15 minutes a lock on signing with a security alert?"""
 
 from datetime import timedelta
+from pathlib import Path
 
 import freezegun
 import pytest
@@ -63,3 +64,29 @@ def test_a_failed_signing_keeps_nothing_of_the_act(app, db, factory):
         db.expire_all()
         assert db.scalar(select(func.count()).select_from(Cycle)) == before
         assert count(db, "signature.failed") == 1
+
+
+def test_the_lock_emails_every_active_administrator(app, db, factory):
+    """The fifth failure writes one security-alert email per active administrator (not to
+    a deactivated one), naming the account by number and role, not by name."""
+    from compliance.models import OutboxMessage
+    from compliance.services import outbox
+
+    with freezegun.freeze_time(at(0)), app.test_request_context():
+        admin = factory.user("admin", email="admin.on@example.com")
+        factory.user("admin", email="admin.off@example.com", active=False)
+        world = build_world(db, factory)
+        for n in range(signatures.FAILURE_LIMIT):
+            with pytest.raises(Refused):
+                monthly.sign_enrollment(db, course=world.course, patient_user=world.patient_user,
+                                        password=f"not it {n}", now=at(0))
+        db.expire_all()
+        alerts = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "security_alert")
+                            ).all()
+        assert [m.to_address for m in alerts] == [admin.email]
+        assert f"account #{world.patient_user.id} (patient)" in alerts[0].context["reason"]
+        assert outbox.deliver_due(db, now=lambda: at(0)) >= 1
+    [sent] = Path(app.config["MAIL_FOLDER"]).glob("*security_alert.eml")
+    body = sent.read_text()
+    assert "The service raised a security alert" in body
+    assert world.patient_user.name not in body

@@ -28,8 +28,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from compliance import audit
 from compliance.models import AuditEvent, AuditSeal
+from compliance.services import alerts
 from compliance.services.audit_anchor import Anchor, Head
 
 GENESIS = "0" * 64  # the `prev_hash` of the first seal
@@ -213,12 +213,14 @@ def _hash_before(db: Session, seal_id: int) -> str:
 
 def _alert(db: Session, found: Verdict, now: datetime) -> None:
     """One `security.alert` per distinct finding (the sealer retries every minute)."""
-    summary = {"reason": found.reason, "event": found.broken_event}
-    last = db.scalar(select(AuditEvent).where(AuditEvent.action == "security.alert")
+    reason = (f"the audit log was tampered with at event #{found.broken_event}: "
+              f"{found.reason}. Nothing more is sealed until it is looked into.")
+    last = db.scalar(select(AuditEvent).where(AuditEvent.action == "security.alert",
+                                              AuditEvent.object_type == "audit_chain")
                      .order_by(AuditEvent.id.desc()).limit(1))
-    if last is None or last.summary != summary:
-        audit.record(db, "security.alert", "audit_chain", found.broken_event or "",
-                     summary=summary)
+    if last is None or last.summary.get("reason") != reason:
+        alerts.raise_alert(db, reason=reason, object_type="audit_chain",
+                           object_id=found.broken_event or "", now=now)
         db.commit()
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from compliance import audit
 from compliance.models import AuditEvent, Signature, User
 from compliance.security.passwords import verify_password
+from compliance.services import alerts
 from compliance.services.errors import Refused
 
 ENROLLMENT = ("I have read the program's information. I understand the risks of this "
@@ -42,10 +43,12 @@ def sign(db: Session, *, signer: User, password: str, meaning: str, now: datetim
                      actor_id=signer.id, actor_role=signer.role)
         locked = failures + 1 >= FAILURE_LIMIT
         if locked:
-            audit.record(db, "security.alert", "user", signer.id, actor_id=signer.id,
-                         actor_role=signer.role, summary={
-                             "reason": f"{FAILURE_LIMIT} wrong passwords at signing within "
-                                       f"{FAILURE_WINDOW.seconds // 60} minutes; signing locked"})
+            alerts.raise_alert(db, object_type="user", object_id=signer.id, now=now,
+                               actor_id=signer.id, actor_role=signer.role,
+                               reason=f"{FAILURE_LIMIT} wrong passwords at signing within "
+                                      f"{FAILURE_WINDOW.seconds // 60} minutes on account "
+                                      f"#{signer.id} ({signer.role}); its signing is locked "
+                                      "for 15 minutes.")
         db.commit()
         raise Refused({field: "The password is not right; your signature was not recorded."
                               + (f" {LOCKED}" if locked else "")})
