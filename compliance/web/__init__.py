@@ -14,7 +14,7 @@ from compliance.web import (
     question_banks,
 )
 from compliance.web.navigation import inject_navigation
-from compliance.web.pages import words
+from compliance.web.pages import record_value, words
 
 
 def init_app(app: Flask) -> None:
@@ -23,4 +23,5 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.context_processor(inject_navigation)
     app.add_template_filter(words)
+    app.add_template_filter(record_value)
     errors.init_app(app)

@@ -1,6 +1,6 @@
 """The program administrator's pages: prescribers, pharmacies, pharmacists, accounts."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -9,6 +9,7 @@ from compliance.auth import get_or_404, roles_required
 from compliance.db import get_session
 from compliance.models import PatientProfile, PharmacistProfile, Pharmacy, PrescriberProfile, User
 from compliance.services import accounts, api_keys, invitations, organisations
+from compliance.web import record_export
 from compliance.web.forms import (
     ActionForm,
     CertificationForm,
@@ -144,6 +145,28 @@ def deactivate_user(user_id: int):
     return form_page("admin/deactivate.html", form, user=user,
                      keys=api_keys.live_keys_created_by(db, user.id, clock.now()),
                      heir=accounts.key_heir(db, user))
+
+
+@bp.get("/users/<int:user_id>/record")
+@admin_only
+def patient_record(user_id: int):
+    """A patient's whole record, printable, for inspection."""
+    return record_export.page(_patient_of(user_id), user_id=user_id,
+                              json_endpoint="admin.patient_record_json")
+
+
+@bp.get("/users/<int:user_id>/record.json")
+@admin_only
+def patient_record_json(user_id: int):
+    return record_export.download(_patient_of(user_id))
+
+
+def _patient_of(user_id: int) -> PatientProfile:
+    patient = get_session().scalar(select(PatientProfile).where(
+        PatientProfile.user_id == user_id))
+    if patient is None:
+        abort(404)
+    return patient
 
 
 @bp.post("/users/<int:user_id>/reactivate")

@@ -1,6 +1,7 @@
 """Small helpers the views share: pagination, the usual ways a form page answers, and
 dates in words."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -76,3 +77,28 @@ def words(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         return in_words(value)
     return human(value)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def record_value(value) -> str:
+    """The `record_value` filter: one stored value of an exported record as a person reads
+    it (dates in words, nested values as "key: value", None as a dash)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {record_value(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(record_value(item) for item in value) or "—"
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return words(date.fromisoformat(value))
+    if isinstance(value, str) and _ISO_INSTANT.match(value):
+        try:
+            return words(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)

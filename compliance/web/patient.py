@@ -32,7 +32,7 @@ from compliance.services import (
     signatures,
 )
 from compliance.services.errors import Refused
-from compliance.web import calendar, program_card
+from compliance.web import calendar, program_card, record_export
 from compliance.web.forms import ActionForm
 from compliance.web.forms_patient import AttestationForm, EnrollmentForm, quiz_form
 from compliance.web.pages import form_page
@@ -160,6 +160,28 @@ def attest():
                   "prescription once everything else is ready.", "success")
             return redirect(url_for("patient.month"))
     return _month_page(Mine(), attestation=form, status=422)
+
+
+@bp.get("/record")
+@patient_only
+def record():
+    """The patient's copy of their whole record (right of access), printable."""
+    return record_export.page(_own_profile(), for_patient=True,
+                              json_endpoint="patient.record_json")
+
+
+@bp.get("/record.json")
+@patient_only
+def record_json():
+    return record_export.download(_own_profile(), for_patient=True)
+
+
+def _own_profile() -> PatientProfile:
+    patient = get_session().scalar(select(PatientProfile).where(
+        PatientProfile.user_id == current_user.id))
+    if patient is None:
+        abort(404)
+    return patient
 
 
 @bp.get("/history")

@@ -34,7 +34,7 @@ from compliance.services import (
     pregnancy_case,
     worklist,
 )
-from compliance.web import chart
+from compliance.web import chart, record_export
 from compliance.web.forms import ActionForm, PatientForm
 from compliance.web.pages import PER_PAGE, Page, emailed, form_page, parse_page
 
@@ -86,6 +86,20 @@ def new_patient():
 def patient(patient_id: int):
     """The course at a glance, its timeline, and a form for each next step."""
     return chart.render(own_patient(patient_id))
+
+
+@bp.get("/patients/<int:patient_id>/record")
+@prescriber_only
+def patient_record(patient_id: int):
+    """Everything held about the patient, printable (the prescriber of record only)."""
+    return record_export.page(own_patient(patient_id), patient_id=patient_id,
+                              json_endpoint="prescriber.patient_record_json")
+
+
+@bp.get("/patients/<int:patient_id>/record.json")
+@prescriber_only
+def patient_record_json(patient_id: int):
+    return record_export.download(own_patient(patient_id))
 
 
 @bp.post("/patients/<int:patient_id>/invitation")

@@ -52,8 +52,8 @@ AWAITING_VISIT = {
 }
 # Whole blueprints that are not pages. (auth.logout is POST-only, so it never shows up.)
 SKIP_BLUEPRINTS = {"api": "the JSON API for pharmacy and EHR systems"}
-# Calendar downloads (`.ics`) are files, not pages.
-SKIP_SUFFIXES = (".ics",)
+# Calendar downloads (`.ics`) and record downloads (`.json`) are files, not pages.
+SKIP_SUFFIXES = (".ics", ".json")
 ERROR_BORDER = "rgb(179, 38, 30)"  # --error in app.css
 
 
@@ -126,6 +126,8 @@ PAGES = [
     Visit("admin-users", "admin.users", "admin", "/admin/users"),
     Visit("admin-deactivate", "admin.deactivate_user", "admin",
           "/admin/users/{cast.patient_user.id}/deactivate", empty_form=True),
+    Visit("admin-patient-record", "admin.patient_record", "admin",
+          "/admin/users/{cast.patient_user.id}/record"),
     Visit("admin-question-banks", "question_banks.index", "admin", "/admin/question-banks/"),
     Visit("admin-question-bank-new", "question_banks.new", "admin",
           "/admin/question-banks/new", empty_form=True),
@@ -138,6 +140,8 @@ PAGES = [
           "/prescriber/patients/new", phone=True, empty_form=True),
     Visit("prescriber-patient", "prescriber.patient", "prescriber",
           "/prescriber/patients/{cast.patient.id}", phone=True),
+    Visit("prescriber-patient-record", "prescriber.patient_record", "prescriber",
+          "/prescriber/patients/{cast.patient.id}/record"),
     Visit("pharmacist-home", "pharmacist.home", "pharmacist", "/pharmacist/"),
     Visit("pharmacist-find-patient", "pharmacist.find_patient", "pharmacist",
           "/pharmacist/patients/find", empty_form=True),
@@ -153,6 +157,7 @@ PAGES = [
           phone=True, empty_form=True),
     Visit("patient-month", "patient.month", "patient", "/patient/month", phone=True),
     Visit("patient-history", "patient.history", "patient", "/patient/history", phone=True),
+    Visit("patient-record", "patient.record", "patient", "/patient/record", phone=True),
     Visit("not-found", None, "patient", "/no-such-page", phone=True, status=404),
 ]
 
