@@ -58,6 +58,9 @@ BLOCK_TAG = re.compile(r"</?(?:p|li|dd|dt|td|th|h[1-6]|label|legend|div|section|
                        r"textarea|header|footer|nav|figure|figcaption)\b[^>]*>", re.I)
 SENTENCE_END = re.compile(r"[.!?][\"')]*$")
 prescriber = test_patient_pages.prescriber  # the fixture: a certified prescriber and a bank
+# The record export shows what people typed (a prescriber's category reason) as stored: its
+# own words are the page's headings, not prose to score.
+RAW_RECORD = "/patient/record"
 
 
 def grade(text: str) -> float:
@@ -126,6 +129,8 @@ def test_every_patient_text_at_each_stage_reads_plainly(app, client, db, staged)
     texts: list[str] = []
     signed_in(client, db, world.patient_user)
     for path in role_pages(app, "patient", ids_now(db, cast)):
+        if path.startswith(RAW_RECORD):
+            continue
         response = client.get(path, follow_redirects=True)
         assert response.status_code == 200, path
         if response.mimetype == "text/calendar":
