@@ -114,6 +114,17 @@ def prune_login_attempts() -> None:
     click.echo(f"Deleted {count} old login attempts.")
 
 
+@maintenance_group.command("prune-lookup-misses",
+                           help="Delete patient-lookup misses older than their throttle window.")
+def prune_lookup_misses() -> None:
+    from compliance.services import lookups
+
+    with Session(get_engine()) as db:
+        count = lookups.prune(db, now=clock.now())
+        db.commit()
+    click.echo(f"Deleted {count} old lookup misses.")
+
+
 @maintenance_group.command("prune-idempotency-keys",
                            help="Delete API idempotency keys older than their 24-hour "
                                 "retention (run daily).")

@@ -60,7 +60,7 @@ def test_a_pharmacists_misses_stop_their_lookups_at_the_limit(client, db, counte
     assert misses(db) == missed
     right = find(browser, cast.world.patient.program_patient_id, DOB)
     if refused:
-        assert right.status_code == 422
+        assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
         assert_error_next_to(right.text, "patient_id", "Too many lookups matched no patient")
         clock.tick(lookups.WINDOW + timedelta(seconds=1))
         browser = signed_in(client, db, cast.lead)  # the idle session ended meanwhile
@@ -108,3 +108,19 @@ def test_the_api_counts_misses_and_answers_429_with_retry_after(app, db, factory
         assert int(answer.headers["Retry-After"]) > 0
     other = pharmacy_system(db, factory)
     assert client.get(url, headers=other.headers).status_code == 200, "another pharmacy"
+
+
+@pytest.mark.usefixtures("counter")  # the clock at the counter's day
+def test_pruning_forgets_misses_past_the_window_only(app, db):
+    """`flask maintenance prune-lookup-misses` (and the worker's daily prune) deletes the
+    misses the throttle no longer counts, and keeps the others."""
+    from compliance.models import LookupMiss
+
+    now = at(DAY)
+    for age in (lookups.WINDOW + timedelta(seconds=1), lookups.WINDOW, timedelta(0)):
+        db.add(LookupMiss(asker="user:1", program_patient_id="X", missed_at=now - age))
+    db.commit()
+    pruned = app.test_cli_runner().invoke(args=["maintenance", "prune-lookup-misses"])
+    assert pruned.exit_code == 0 and "Deleted 1 old lookup misses." in pruned.output
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(LookupMiss)) == 2

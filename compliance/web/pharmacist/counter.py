@@ -30,7 +30,7 @@ from compliance.programs import max_days_supply as max_days_in_force
 from compliance.services import eligibility, lookups, patients, rma_requests
 from compliance.services import rma as rmas
 from compliance.services.cycles import VOIDED_REASON
-from compliance.services.errors import Conflict, NotFound, Refused
+from compliance.services.errors import Conflict, NotFound, Refused, Throttled
 from compliance.web.forms_pharmacy import (
     DispenseForm,
     FindPatientForm,
@@ -70,6 +70,9 @@ def find_patient():
                 patient_date_of_birth=patient.date_of_birth.isoformat()))
         if form.refused is None:
             form.show_refusal(Refused({"patient_id": ID_TYPO} if typed is None else NO_MATCH))
+        elif isinstance(form.refused, Throttled):
+            return form_page("pharmacist/find.html", form)[0], 429, \
+                {"Retry-After": str(form.refused.retry_after)}
     return form_page("pharmacist/find.html", form)
 
 
