@@ -108,10 +108,7 @@ def maintenance_group() -> None:
 def prune_login_attempts() -> None:
     from compliance.security import throttle
 
-    with Session(get_engine()) as db:
-        count = throttle.prune(db, now=clock.now())
-        db.commit()
-    click.echo(f"Deleted {count} old login attempts.")
+    click.echo(f"Deleted {_pruned(throttle.prune)} old login attempts.")
 
 
 @maintenance_group.command("prune-lookup-misses",
@@ -119,10 +116,7 @@ def prune_login_attempts() -> None:
 def prune_lookup_misses() -> None:
     from compliance.services import lookups
 
-    with Session(get_engine()) as db:
-        count = lookups.prune(db, now=clock.now())
-        db.commit()
-    click.echo(f"Deleted {count} old lookup misses.")
+    click.echo(f"Deleted {_pruned(lookups.prune)} old lookup misses.")
 
 
 @maintenance_group.command("prune-idempotency-keys",
@@ -131,10 +125,15 @@ def prune_lookup_misses() -> None:
 def prune_idempotency_keys() -> None:
     from compliance.api import idempotency
 
+    click.echo(f"Deleted {_pruned(idempotency.prune)} expired idempotency keys.")
+
+
+def _pruned(prune) -> int:
+    """Run one of the services' `prune(db, now=...)` in its own committed transaction."""
     with Session(get_engine()) as db:
-        count = idempotency.prune(db, now=clock.now())
+        count = prune(db, now=clock.now())
         db.commit()
-    click.echo(f"Deleted {count} expired idempotency keys.")
+    return count
 
 
 @maintenance_group.command("refresh-worklist",

@@ -171,3 +171,18 @@ def test_the_command_refuses_and_says_so(app, db, engine, sealed, tmp_path):
     verified = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert verified.exit_code == 1 and "rewritten" in verified.output
     assert db.execute(text("SELECT count(*) FROM audit_seal")).scalar() == 0
+
+
+def test_the_last_head_is_read_from_the_end_of_a_long_anchor(tmp_path):
+    """The sealer reads only the file's tail: with hundreds of heads, the last is right."""
+    from datetime import UTC, datetime
+
+    from compliance.services.audit_anchor import Head
+
+    anchor = Anchor(tmp_path / "long.jsonl")
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    for n in range(1, 501):
+        anchor.append(Head(n, n * 10, f"{n:064x}"), at)
+    assert anchor.last() == Head(500, 5000, f"{500:064x}")
+    assert len(anchor.heads()) == 500
+    assert Anchor(tmp_path / "none.jsonl").last() is None

@@ -62,9 +62,7 @@ def settle_keys_of(db: Session, *, creator: User, heir: User | None, now: dateti
     """The live keys `creator` made, as the creator leaves: handed to `heir` (the
     pharmacy's responsible pharmacist) or, without one, revoked. Audited, not committed;
     returns how many keys were settled."""
-    live = list(db.scalars(select(ApiKey).where(
-        ApiKey.created_by_id == creator.id, ApiKey.revoked_at.is_(None),
-        ApiKey.expires_at > now)))
+    live = live_keys_created_by(db, creator.id, now)
     for key in live:
         if heir is not None:
             key.created_by_id = heir.id

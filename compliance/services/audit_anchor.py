@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+TAIL_BYTES = 4096  # far more than one line
+
 
 @dataclass(frozen=True)
 class Head:
@@ -31,12 +33,19 @@ class Anchor:
     def heads(self) -> list[Head]:
         if not self.path.exists():
             return []
-        return [Head(entry["seal"], entry["event"], entry["hash"])
-                for entry in map(json.loads, self.path.read_text().splitlines()) if entry]
+        return [_head(line) for line in self.path.read_bytes().splitlines() if line.strip()]
 
     def last(self) -> Head | None:
-        heads = self.heads()
-        return heads[-1] if heads else None
+        """The newest head, read from the file's end: the sealer asks every minute, and the
+        file grows by a line each time."""
+        if not self.path.exists():
+            return None
+        with self.path.open("rb") as file:
+            start = max(0, file.seek(0, os.SEEK_END) - TAIL_BYTES)
+            file.seek(start)
+            lines = file.read().splitlines()[1 if start else 0:]  # the first may be cut
+        lines = [line for line in lines if line.strip()]
+        return _head(lines[-1]) if lines else None
 
     def append(self, head: Head, at: datetime) -> None:
         """Write a head and make it durable before the sealing is reported done."""
@@ -47,3 +56,8 @@ class Anchor:
             file.write(line + "\n")
             file.flush()
             os.fsync(file.fileno())
+
+
+def _head(line: bytes) -> Head:
+    entry = json.loads(line)
+    return Head(entry["seal"], entry["event"], entry["hash"])

@@ -117,7 +117,7 @@ def seal(db: Session, key: bytes, now: datetime, batch: int = BATCH,
 
 
 def _tampering(db: Session, key: bytes, anchor: Anchor | None, now: datetime
-               ) -> "Verdict | None":
+               ) -> Verdict | None:
     """What a sealer must not seal over: the chain since the anchored head, the head
     itself, an insertion among sealed events."""
     anchored = anchor.last() if anchor is not None else None

@@ -12,7 +12,7 @@ their methods each month without being shown the prescriber's (the ones they con
 in their months).
 """
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from compliance import audit
@@ -76,8 +76,8 @@ def _trail(db: Session, patient: PatientProfile, course_ids, cycle_ids, rma_ids,
                *(("rma", i) for i in rma_ids), *(("rma_request", i) for i in request_ids),
                *(("signature", i) for i in signature_ids)]
     keys = [(kind, str(object_id)) for kind, object_id in objects]
-    return _listed(db, AuditEvent, or_(tuple_(AuditEvent.object_type, AuditEvent.object_id)
-                                       .in_(keys)))
+    return _listed(db, AuditEvent, tuple_(AuditEvent.object_type, AuditEvent.object_id)
+                   .in_(keys))
 
 
 def _rows(db: Session, model, condition) -> list:

@@ -1,6 +1,6 @@
 """The program administrator's pages: prescribers, pharmacies, pharmacists, accounts."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -18,7 +18,7 @@ from compliance.web.forms import (
     PharmacyForm,
     PrescriberForm,
 )
-from compliance.web.pages import Page, emailed, form_page
+from compliance.web.pages import Page, emailed, form_page, patient_of_account
 from workflows.dates import add_months
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -147,28 +147,6 @@ def deactivate_user(user_id: int):
                      heir=accounts.key_heir(db, user))
 
 
-@bp.get("/users/<int:user_id>/record")
-@admin_only
-def patient_record(user_id: int):
-    """A patient's whole record, printable, for inspection."""
-    return record_export.page(_patient_of(user_id), user_id=user_id,
-                              json_endpoint="admin.patient_record_json")
-
-
-@bp.get("/users/<int:user_id>/record.json")
-@admin_only
-def patient_record_json(user_id: int):
-    return record_export.download(_patient_of(user_id))
-
-
-def _patient_of(user_id: int) -> PatientProfile:
-    patient = get_session().scalar(select(PatientProfile).where(
-        PatientProfile.user_id == user_id))
-    if patient is None:
-        abort(404)
-    return patient
-
-
 @bp.post("/users/<int:user_id>/reactivate")
 @admin_only
 def reactivate_user(user_id: int):
@@ -233,3 +211,8 @@ def _certification_page(target, label: str, back: str):
             flash(f"Certification of {label} saved.", "success")
             return redirect(back)
     return form_page("admin/certification.html", form, label=label, back=back)
+
+
+# A patient's whole record, printable and as JSON, for inspection (404 for other accounts).
+record_export.add_routes(bp, "/users/<int:user_id>/record", "patient_record", guard=admin_only,
+                         patient_of=patient_of_account)

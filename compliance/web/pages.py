@@ -1,15 +1,17 @@
-"""Small helpers the views share: pagination, the usual ways a form page answers, and
-dates in words."""
+"""Small helpers the views share: pagination, the usual ways a form page answers, dates
+and stored values in words, and the patient behind an account."""
 
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app, render_template
+from flask import abort, current_app, render_template
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from compliance.db import get_session
 from compliance.mailer import in_words
+from compliance.models import PatientProfile
 from workflows.dates import human
 
 PER_PAGE = 50
@@ -102,3 +104,12 @@ def record_value(value) -> str:
         except ValueError:
             return value
     return str(value)
+
+
+def patient_of_account(user_id: int) -> PatientProfile:
+    """The patient profile of this account; 404 when the account is not a patient's."""
+    patient = get_session().scalar(select(PatientProfile).where(
+        PatientProfile.user_id == user_id))
+    if patient is None:
+        abort(404)
+    return patient

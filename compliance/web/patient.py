@@ -14,7 +14,6 @@ from compliance.db import get_session
 from compliance.mailer import link
 from compliance.models import (
     Dispense,
-    PatientProfile,
     Pharmacy,
     PregnancyTest,
     PrescriberProfile,
@@ -35,7 +34,7 @@ from compliance.services.errors import Refused
 from compliance.web import calendar, program_card, record_export
 from compliance.web.forms import ActionForm
 from compliance.web.forms_patient import AttestationForm, EnrollmentForm, quiz_form
-from compliance.web.pages import form_page
+from compliance.web.pages import form_page, patient_of_account
 
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 patient_only = roles_required("patient")
@@ -46,10 +45,7 @@ class Mine:
 
     def __init__(self):
         self.db = get_session()
-        self.patient = self.db.scalar(select(PatientProfile).where(
-            PatientProfile.user_id == current_user.id))
-        if self.patient is None:
-            abort(404)
+        self.patient = patient_of_account(current_user.id)
         self.user = self.db.get(User, self.patient.user_id)
         self.course = courses.course_of(self.db, self.patient)
         self.view = course_view.view_course(self.db, self.course, clock.now()) \
@@ -160,28 +156,6 @@ def attest():
                   "prescription once everything else is ready.", "success")
             return redirect(url_for("patient.month"))
     return _month_page(Mine(), attestation=form, status=422)
-
-
-@bp.get("/record")
-@patient_only
-def record():
-    """The patient's copy of their whole record (right of access), printable."""
-    return record_export.page(_own_profile(), for_patient=True,
-                              json_endpoint="patient.record_json")
-
-
-@bp.get("/record.json")
-@patient_only
-def record_json():
-    return record_export.download(_own_profile(), for_patient=True)
-
-
-def _own_profile() -> PatientProfile:
-    patient = get_session().scalar(select(PatientProfile).where(
-        PatientProfile.user_id == current_user.id))
-    if patient is None:
-        abort(404)
-    return patient
 
 
 @bp.get("/history")
@@ -299,3 +273,9 @@ def _month_page(mine: Mine, *, outcome=None, attestation=None, show_quiz_errors=
         if window and window.ends_at else None,
         talk_to_prescriber=monthly.talk_to_prescriber(cycle.failed_quiz_attempts)
         if step == "talk_to_prescriber" else None), status
+
+
+# The patient's own copy of their whole record (right of access), without the methods
+# their prescriber entered.
+record_export.add_routes(bp, "/record", "record", guard=patient_only, for_patient=True,
+                         patient_of=lambda: patient_of_account(current_user.id))

@@ -88,20 +88,6 @@ def patient(patient_id: int):
     return chart.render(own_patient(patient_id))
 
 
-@bp.get("/patients/<int:patient_id>/record")
-@prescriber_only
-def patient_record(patient_id: int):
-    """Everything held about the patient, printable (the prescriber of record only)."""
-    return record_export.page(own_patient(patient_id), patient_id=patient_id,
-                              json_endpoint="prescriber.patient_record_json")
-
-
-@bp.get("/patients/<int:patient_id>/record.json")
-@prescriber_only
-def patient_record_json(patient_id: int):
-    return record_export.download(own_patient(patient_id))
-
-
 @bp.post("/patients/<int:patient_id>/invitation")
 @prescriber_only
 def reissue_invitation(patient_id: int):
@@ -296,3 +282,9 @@ def own_patient(patient_id: int) -> PatientProfile:
     profile = get_session().get(PatientProfile, patient_id)
     return owned_or_404(profile, profile is not None
                         and profile.prescriber_id == current_prescriber().id)
+
+
+# Everything held about a patient, printable and as JSON (the prescriber of record only).
+record_export.add_routes(bp, "/patients/<int:patient_id>/record", "patient_record",
+                         guard=prescriber_only,
+                         patient_of=own_patient)

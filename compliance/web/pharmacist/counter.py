@@ -57,12 +57,12 @@ def find_patient():
     form = FindPatientForm()
     if form.validate_on_submit():
         typed = normalise_program_patient_id(form.patient_id.data)
-        patient = None
+        site, patient = current_pharmacy(), None
         with form.refusals():
             patient = typed and lookups.find(
                 get_session(), typed_id=typed, born=form.date_of_birth.data, now=clock.now(),
-                asker=lookups.asker(pharmacy_id=current_pharmacy().id, user_id=current_user.id),
-                pharmacy_id=current_pharmacy().id)
+                asker=lookups.asker(pharmacy_id=site.id, user_id=current_user.id),
+                pharmacy_id=site.id)
             get_session().commit()  # a miss counts and is audited
         if patient:
             return patient_page(patient, RmaRequestForm(
