@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from compliance.db import get_session
 from compliance.extensions import login_manager
 from compliance.models import User, UserSession
+from compliance.models.enums import SECOND_FACTOR_ROLES
 from compliance.models.types import utcnow
 
 # Refreshing `last_seen_at` on every request would turn every read into a write.
@@ -60,7 +61,8 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(db: Session, user: User, *, address: str, now: datetime) -> None:
+def start_session(db: Session, user: User, *, address: str, now: datetime,
+                  second_factor: str = "") -> None:
     """Open a server session for `user` and bind this browser to it with a fresh cookie.
 
     Clearing the cookie first rotates the session identifier, so a token planted before
@@ -68,7 +70,7 @@ def start_session(db: Session, user: User, *, address: str, now: datetime) -> No
     """
     token = secrets.token_urlsafe(32)
     row = UserSession(token_hash=hash_token(token), user_id=user.id, created_at=now,
-                      last_seen_at=now, address=address)
+                      last_seen_at=now, address=address, second_factor=second_factor)
     db.add(row)
     db.flush()
     cookie.clear()
@@ -126,6 +128,8 @@ def _why_ended(server_session: UserSession, user: User, now: datetime) -> str | 
         return server_session.ended_reason or "ended"
     if not user.is_active:
         return "deactivated"
+    if user.role in SECOND_FACTOR_ROLES and not server_session.second_factor:
+        return "second factor required"
     if now - server_session.created_at > current_app.config["SESSION_ABSOLUTE_TIMEOUT"]:
         return "absolute_timeout"
     if now - server_session.last_seen_at > current_app.config["SESSION_IDLE_TIMEOUT"]:

@@ -7,6 +7,8 @@ through the services (registration, consent, counseling, methods, tests, the mon
 steps), each step back-dated to its day, so their rows are exactly what the pages make.
 """
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -23,8 +25,10 @@ from compliance.models import (
     PrescriberProfile,
     Rma,
     Role,
+    TotpFactor,
     User,
 )
+from compliance.models.enums import SECOND_FACTOR_ROLES
 from compliance.programs import program
 from compliance.security.passwords import hash_password
 from compliance.services import (
@@ -92,6 +96,13 @@ DEMO_LOGINS = [
 ]
 
 
+def demo_totp_secret(email: str) -> str:
+    """The fixed authenticator secret of a demo staff account, so that `flask demo logins`
+    can print its current code (the demo is refused in production)."""
+    digest = hashlib.sha256(f"demo second factor {email}".encode()).digest()[:20]
+    return base64.b32encode(digest).decode()
+
+
 def demo_patient_id(stem: str) -> str:
     """A fixed, valid program patient ID for a demo patient (listed in the README)."""
     raw = stem + PATIENT_ID_ALPHABET[damm32_check_value(stem)]
@@ -137,8 +148,14 @@ class _Loader:
 
     def account(self, email: str, name: str, role: Role) -> User:
         user = self.db.scalar(select(User).where(User.email == email))
-        return user or self._add(User(email=email, name=name, role=role,
-                                      password_hash=self._password_hash, created_at=self.now))
+        if user is not None:
+            return user
+        user = self._add(User(email=email, name=name, role=role,
+                              password_hash=self._password_hash, created_at=self.now))
+        if role in SECOND_FACTOR_ROLES:
+            self._add(TotpFactor(user_id=user.id, secret=demo_totp_secret(email),
+                                 created_at=self.now, confirmed_at=self.now))
+        return user
 
     def prescriber(self, email: str, name: str, stem: str, practice: str) -> PrescriberProfile:
         user = self.account(email, name, Role.PRESCRIBER)

@@ -10,11 +10,14 @@ import re
 import shutil
 import sys
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import freezegun
+import pyotp
 import pytest
 from argon2 import PasswordHasher, profiles
 from jinja2 import BytecodeCache
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
@@ -26,6 +29,8 @@ from compliance import create_app
 from compliance.db import make_engine
 from compliance.identifiers import npi_with_check_digit
 from compliance.models.audit import APPEND_ONLY_TABLES
+from compliance.models.enums import SECOND_FACTOR_ROLES
+from compliance.models.types import utcnow
 from compliance.security import passwords
 from compliance.security.passwords import hash_password
 
@@ -202,7 +207,36 @@ def post_form(client, url: str, data: dict, *, token_from: str | None = None, **
 
 
 def sign_in(client, email: str, password: str = PASSWORD, **kwargs):
-    return post_form(client, "/login", {"email": email, "password": password}, **kwargs)
+    """Sign in through the real forms: the password, then, when asked, the code from the
+    authenticator app (set up first when the account has none yet, reading the key off the
+    page as a person would type it). Returns the last answer."""
+    answer = post_form(client, "/login", {"email": email, "password": password}, **kwargs)
+    step = urlsplit(answer.headers.get("Location", "")).path if answer.status_code == 302 else ""
+    if step == "/login/code":
+        return post_form(client, step, {"code": current_code(client.application, email)})
+    if step == "/login/enroll":
+        key = re.search(r'id="setup-key">([A-Z2-7 ]+)<', client.get(step).text)
+        assert key, "no setup key on the enrollment page"
+        code = pyotp.TOTP(key.group(1).replace(" ", "")).at(utcnow())
+        return post_form(client, step, {"code": code})
+    return answer
+
+
+def current_code(app, email: str) -> str:
+    """The code the account's authenticator shows now. Each code is accepted once, and a
+    test's frozen clock would keep showing the used one; a phone would wait for the next
+    30 seconds, so this forgets the last code taken instead."""
+    from compliance.db import get_engine
+
+    with Session(get_engine(app)) as db:
+        factor = db.scalar(select(models.TotpFactor).join(
+            models.User, models.User.id == models.TotpFactor.user_id
+        ).where(models.User.email == email.strip().lower()))
+        assert factor is not None, f"{email} has no authenticator"
+        factor.last_step = None
+        db.add(factor)
+        db.commit()
+        return pyotp.TOTP(factor.secret).at(utcnow())
 
 
 class Factory:
@@ -217,12 +251,19 @@ class Factory:
         return self._n
 
     def user(self, role: str, *, email: str | None = None, name: str | None = None,
-             password: bool = True, active: bool = True) -> models.User:
+             password: bool = True, active: bool = True,
+             second_factor: bool | None = None) -> models.User:
+        """An account; staff (and a patient with `second_factor`) with an authenticator set
+        up, as the program requires of staff before their first sign-in."""
         n = self._next()
         user = models.User(email=email or f"{role}{n}@example.com", name=name or f"{role} {n}",
                            role=role, password_hash=PASSWORD_HASH if password else None,
                            is_active=active)
         self.db.add(user)
+        self.db.flush()
+        if second_factor if second_factor is not None else role in SECOND_FACTOR_ROLES:
+            self.db.add(models.TotpFactor(user_id=user.id, secret=pyotp.random_base32(),
+                                          confirmed_at=utcnow()))
         self.db.commit()
         return user
 

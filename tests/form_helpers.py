@@ -159,7 +159,7 @@ def fast_sign_in(client, db, user) -> None:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     db.add(UserSession(token_hash=hash_token(token), user_id=user.id, created_at=now,
-                       last_seen_at=now))
+                       last_seen_at=now, second_factor="totp"))
     db.commit()
     with client.session_transaction() as cookie:
         cookie.clear()

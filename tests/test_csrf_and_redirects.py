@@ -9,7 +9,7 @@ import pytest
 from compliance.models import User
 from compliance.services import invitations
 from compliance.services.invitations import issue_invitation
-from tests.conftest import PASSWORD, post_form, sign_in
+from tests.conftest import PASSWORD, current_code, post_form, sign_in
 from tests.form_helpers import emailed_path
 from tests.security_helpers import (
     HOME,
@@ -36,6 +36,12 @@ FORM_ROUTES = {
         "confirm": "a brand new passphrase 42"}),
     "auth.logout": ("admin", "/logout", {}),
     "account.emails": ("admin", "/account/emails", {}),
+    "two_step.code": (None, "/login/code", {"code": "123456"}),
+    "two_step.enroll": (None, "/login/enroll", {"code": "123456"}),
+    "two_step.turn_on": ("patient", "/account/two-step/on", {"code": "123456"}),
+    "two_step.replace_codes": ("admin", "/account/two-step/recovery-codes", {"code": "123456"}),
+    "two_step.turn_off": ("patient", "/account/two-step/off", {"off-code": "123456"}),
+    "admin.reset_two_step": ("admin", "/admin/users/{invited_user}/two-step/reset", {}),
     "admin.new_prescriber": ("admin", "/admin/prescribers/new", {
         "name": "Dr New", "email": "new.prescriber@example.com", "npi": "1234567893",
         "practice_name": "New Dermatology"}),
@@ -168,8 +174,7 @@ ON_SITE_ODDITIES = ["/%2F%2Fevil.example", "/%5Cevil.example", "/%5C%5Cevil.exam
 
 
 def _sign_in_with_next(client, email: str, target: str):
-    return post_form(client, "/login", {"email": email, "password": PASSWORD},
-                     query_string={"next": target}, token_from="/login")
+    return sign_in(client, email, query_string={"next": target}, token_from="/login")
 
 
 @pytest.mark.parametrize("target", OFF_SITE)
@@ -212,8 +217,10 @@ def test_deep_link_survives_sign_in(client, factory):
     first = client.get("/admin/users?page=2")
     assert first.status_code == 302
     login_url = first.headers["Location"]
-    response = post_form(client, login_url, {"email": admin.email, "password": PASSWORD},
-                         token_from="/login")
+    post_form(client, login_url, {"email": admin.email, "password": PASSWORD},
+              token_from="/login")
+    response = post_form(client, "/login/code", {"code": current_code(client.application,
+                                                                      admin.email)})
     assert urlsplit(response.headers["Location"]).path == "/admin/users"
     assert urlsplit(response.headers["Location"]).query == "page=2"
     assert client.get(response.headers["Location"]).status_code == 200

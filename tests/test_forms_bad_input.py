@@ -136,7 +136,7 @@ def test_login_with_right_password_signs_in(client, factory, frozen):
     scene = open_form("login", client, factory)
     response = post_form(client, scene.url, fill("login", scene, {"email": "Taken@Example.com"}))
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/prescriber/")
+    assert response.headers["Location"].endswith("/login/code")  # then the app's code
 
 
 def test_set_password_through_invitation_works(client, factory, frozen):

@@ -45,10 +45,11 @@ BLUEPRINT_ROLE = {"admin": "admin", "question_banks": "admin", "prescriber": "pr
                   "patient": "patient", "pharmacist": "pharmacist"}
 # Every signed-in role lands on these too.
 SHARED_PAGES = {"auth.index", "auth.login", "auth.change_password", "auth.forgot_password",
-                "account.emails"}
-# Not a role's page: API-key clients, calendar apps, static files, and links that need an
-# emailed token.
-NOT_ROLE_PAGES = {"static", "auth.accept_invitation", "auth.reset_password"}
+                "account.emails", "two_step.settings"}
+# Not a role's page: API-key clients, calendar apps, static files, links that need an
+# emailed token, and the code step between a password and a session (test_second_factor).
+NOT_ROLE_PAGES = {"static", "auth.accept_invitation", "auth.reset_password", "two_step.code",
+                  "two_step.enroll"}
 NOT_ROLE_BLUEPRINTS = {"api", "feeds"}
 FIND = "/pharmacist/patients/find"
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")

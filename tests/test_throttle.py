@@ -9,7 +9,7 @@ from sqlalchemy import select
 from compliance.models import AuditEvent
 from compliance.security import throttle
 from compliance.services.errors import wait_words
-from tests.conftest import PASSWORD, post_form
+from tests.conftest import PASSWORD, current_code, post_form
 from tests.security_helpers import audit_actions
 
 ATTACKER = "10.0.0.1"
@@ -26,9 +26,14 @@ def owner(factory):
 
 
 def attempt(client, email: str, password: str = WRONG, address: str = ATTACKER):
-    """One try at the sign-in form from `address`."""
-    return post_form(client, "/login", {"email": email, "password": password},
-                     environ_base={"REMOTE_ADDR": address})
+    """One try at the sign-in form from `address`, with the authenticator's code when the
+    password is right."""
+    answer = post_form(client, "/login", {"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+    if answer.status_code == 302 and answer.headers["Location"].endswith("/login/code"):
+        return post_form(client, "/login/code", {"code": current_code(client.application, email)},
+                         environ_base={"REMOTE_ADDR": address})
+    return answer
 
 
 def fail(client, email: str, times: int, address: str = ATTACKER) -> None:
@@ -246,13 +251,14 @@ def test_every_sign_in_outcome_is_audited(frozen, app, engine, owner):
     attempt(browser, owner.email, PASSWORD, OWNER)
     post_form(browser, "/logout", {}, token_from="/admin/", environ_base={"REMOTE_ADDR": OWNER})
     assert audit_actions(engine) == [
-        *["login.failed"] * 5, "login.throttled", "login.succeeded", "logout"]
+        *["login.failed"] * 5, "login.throttled", "login.password_accepted", "login.succeeded",
+        "logout"]
     with engine.connect() as connection:
         events = connection.execute(select(AuditEvent.action, AuditEvent.actor_user_id,
                                            AuditEvent.address).order_by(AuditEvent.id)).all()
     assert events[0] == ("login.failed", owner.id, ATTACKER)
-    assert events[6] == ("login.succeeded", owner.id, OWNER)
-    assert events[7] == ("logout", owner.id, OWNER)
+    assert events[7] == ("login.succeeded", owner.id, OWNER)
+    assert events[8] == ("logout", owner.id, OWNER)
 
 
 def test_failures_for_unknown_emails_are_audited_too(frozen, client, engine):

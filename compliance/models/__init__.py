@@ -5,6 +5,7 @@ from .audit import AuditEvent, AuditLogIsAppendOnly, AuditSeal
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
 from .enums import BankStatus, CertificationStatus, Role
+from .factors import RecoveryCode, TotpFactor
 from .idempotency import IdempotencyKey, KeyState
 from .invitations import Invitation, LinkPurpose
 from .outbox import MessageStatus, OutboxMessage, ScheduledJob
@@ -44,6 +45,7 @@ __all__ = [
     "PrescriberProfile",
     "QuestionBank",
     "QuizAttempt",
+    "RecoveryCode",
     "ReminderOptOut",
     "Rma",
     "RmaRequest",
@@ -51,6 +53,7 @@ __all__ = [
     "Role",
     "ScheduledJob",
     "Signature",
+    "TotpFactor",
     "User",
     "UserSession",
 ]

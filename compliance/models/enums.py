@@ -10,6 +10,10 @@ class Role(StrEnum):
     PATIENT = "patient"
 
 
+# Staff must pass a second step to sign in; a patient may choose to.
+SECOND_FACTOR_ROLES = frozenset({Role.ADMIN, Role.PRESCRIBER, Role.PHARMACIST})
+
+
 class CertificationStatus(StrEnum):
     """Where a prescriber or pharmacy stands with the program."""
 

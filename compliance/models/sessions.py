@@ -24,6 +24,8 @@ class UserSession(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_reason: str | None = Field(default=None, max_length=40)
     address: str = Field(default="", max_length=64)
+    # How the second step was proved ("totp", "recovery"), "" where none was asked.
+    second_factor: str = Field(default="", max_length=20)
 
 
 class LoginAttempt(SQLModel, table=True):

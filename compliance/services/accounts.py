@@ -1,6 +1,9 @@
 """Signing in and out, and the lifecycle of accounts (never deleted, only deactivated)."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from flask import current_app
 from flask_login import current_user
@@ -14,8 +17,10 @@ from compliance.models.inputs import PasswordSet
 from compliance.security import throttle
 from compliance.security.passwords import hash_password, needs_rehash, verify_password
 
-from . import api_keys
+from . import api_keys, second_factor
 from .errors import Refused, Throttled, validated, wait_words
+
+Result = TypeVar("Result")
 
 
 def too_many_attempts(verdict: throttle.Verdict, field: str = "") -> Throttled:
@@ -31,11 +36,23 @@ DEACTIVATED = ("This account is deactivated, so it cannot sign in. To use it aga
                "contact {contact}.")
 
 
-def sign_in(db: Session, *, email: str, password: str, address: str, now: datetime) -> User:
-    """Check the password under the throttle, then open a server session.
+@dataclass(frozen=True)
+class SignIn:
+    """A right password: signed in, or `then` names the second step still asked
+    ("code" from the app, or "enroll" it first)."""
+
+    user: User
+    then: str | None = None
+
+
+def sign_in(db: Session, *, email: str, password: str, address: str, now: datetime) -> SignIn:
+    """Check the password under the throttle; with no second step asked, open a server
+    session.
 
     Every outcome is recorded (attempt row and audit event) and committed, so failures
-    count even though the request ends in an error message.
+    count even though the request ends in an error message. A right password with a second
+    step to go counts as neither success nor failure: the count starts again only once the
+    second step is passed, so codes are guessed under the same limits as passwords.
     """
     email = email.strip().lower()
     verdict = throttle.check(db, email=email, address=address, now=now)
@@ -46,8 +63,8 @@ def sign_in(db: Session, *, email: str, password: str, address: str, now: dateti
     user = db.scalar(select(User).where(User.email == email))
     right = verify_password(user.password_hash if user else None, password)
     ok = right and user is not None and user.is_active
-    throttle.note_attempt(db, email=email, address=address, succeeded=ok, now=now)
     if not ok:
+        throttle.note_attempt(db, email=email, address=address, succeeded=False, now=now)
         audit.record(db, "login.failed", "user", user.id if user else "",
                      summary={"email": email} | ({"deactivated": True} if right else {}),
                      actor_id=user.id if user else None)
@@ -58,10 +75,63 @@ def sign_in(db: Session, *, email: str, password: str, address: str, now: dateti
         raise Refused(WRONG_CREDENTIALS + (LAST_TRY if left == 1 else ""))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    start_session(db, user, address=address, now=now)
-    audit.record(db, "login.succeeded", "user", user.id, actor_id=user.id, actor_role=user.role)
+    then = second_factor.next_step(db, user)
+    if then:
+        audit.record(db, "login.password_accepted", "user", user.id, actor_id=user.id,
+                     actor_role=user.role, summary={"second_step": then})
+        db.commit()
+        return SignIn(user, then)
+    _open_session(db, user, address=address, now=now, factor="")
+    return SignIn(user)
+
+
+def finish_sign_in(db: Session, *, user: User, code: str, address: str, now: datetime,
+                   enrolling: bool = False) -> list[str]:
+    """The second step: a code from the app (or a recovery code), or, `enrolling`, the
+    first code of a newly set-up app, which returns the recovery codes to show once.
+    Committed."""
+
+    def second_step() -> tuple[list[str], str]:
+        if enrolling:
+            return second_factor.confirm_enrollment(db, user=user, code=code, now=now), "totp"
+        factor = second_factor.prove(db, user=user, code=code, now=now)
+        if factor is None:
+            raise Refused({"code": second_factor.WRONG_CODE})
+        return [], factor
+
+    codes, factor = code_checked(db, user=user, address=address, now=now, act=second_step)
+    _open_session(db, user, address=address, now=now, factor=factor)
+    return codes
+
+
+def code_checked(db: Session, *, user: User, address: str, now: datetime,
+                    act: Callable[[], Result]) -> Result:
+    """Run an act that checks a second-factor code under the login throttle: a refused
+    code counts as a failed sign-in, so codes are guessed no faster than passwords. A
+    refusal is rolled back, recorded and committed; success is left to the caller."""
+    verdict = throttle.check(db, email=user.email, address=address, now=now)
+    if not verdict.allowed:
+        audit.record(db, "login.throttled", "user", user.id, actor_id=user.id)
+        db.commit()
+        raise too_many_attempts(verdict, "code")
+    try:
+        return act()
+    except Refused:
+        db.rollback()
+        throttle.note_attempt(db, email=user.email, address=address, succeeded=False, now=now)
+        audit.record(db, "second_factor.code_failed", "user", user.id, actor_id=user.id,
+                     actor_role=user.role)
+        db.commit()
+        raise
+
+
+def _open_session(db: Session, user: User, *, address: str, now: datetime,
+                  factor: str) -> None:
+    throttle.note_attempt(db, email=user.email, address=address, succeeded=True, now=now)
+    start_session(db, user, address=address, now=now, second_factor=factor)
+    audit.record(db, "login.succeeded", "user", user.id, actor_id=user.id, actor_role=user.role,
+                 summary={"second_factor": factor} if factor else None)
     db.commit()
-    return user
 
 
 def change_password(db: Session, *, current: str, password: str, confirm: str,
@@ -119,6 +189,22 @@ def set_active(db: Session, *, user_id: int, active: bool, acting_user_id: int,
     summary = {"is_active": [not active, active]} | ({} if active else {"reason": reason})
     audit.record(db, "user.reactivated" if active else "user.deactivated", "user", user.id,
                  summary=summary)
+    db.commit()
+    return user
+
+
+def reset_second_factor(db: Session, *, user_id: int, acting_user_id: int,
+                        now: datetime) -> User:
+    """An administrator clears an account's app and recovery codes (a lost or stolen
+    phone): its sessions end, and a staff account sets up a new app at its next sign-in.
+    Committed."""
+    user = db.get(User, user_id)
+    if user is None or not second_factor.is_enrolled(db, user.id):
+        raise Refused("This account has no two-step sign-in to reset.")
+    if user.id == acting_user_id:
+        raise Refused("Another administrator must reset your own two-step sign-in.")
+    second_factor.remove(db, user=user, reason="reset by an administrator")
+    end_sessions(db, user_id=user.id, reason="second factor reset", now=now)
     db.commit()
     return user
 

@@ -12,14 +12,15 @@ from compliance.web import (
     pharmacist,
     prescriber,
     question_banks,
+    two_step,
 )
 from compliance.web.navigation import inject_navigation
 from compliance.web.pages import record_value, words
 
 
 def init_app(app: Flask) -> None:
-    for blueprint in (auth.bp, account.bp, admin.bp, prescriber.bp, pharmacist.bp, patient.bp,
-                      question_banks.bp, feeds.bp):
+    for blueprint in (auth.bp, two_step.bp, account.bp, admin.bp, prescriber.bp,
+                      pharmacist.bp, patient.bp, question_banks.bp, feeds.bp):
         app.register_blueprint(blueprint)
     app.context_processor(inject_navigation)
     app.add_template_filter(words)

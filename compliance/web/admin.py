@@ -8,7 +8,7 @@ from compliance import clock
 from compliance.auth import get_or_404, roles_required
 from compliance.db import get_session
 from compliance.models import PatientProfile, PharmacistProfile, Pharmacy, PrescriberProfile, User
-from compliance.services import accounts, api_keys, invitations, organisations
+from compliance.services import accounts, api_keys, invitations, organisations, second_factor
 from compliance.web import record_export
 from compliance.web.forms import (
     ActionForm,
@@ -123,9 +123,12 @@ def pharmacy_certification(pharmacy_id: int):
 @bp.get("/users")
 @admin_only
 def users():
+    db = get_session()
     query = select(User).order_by(User.role, User.name, User.id)
-    page = Page.of(get_session(), query, request.args.get("page"))
-    return render_template("admin/users.html", page=page, action_form=ActionForm())
+    page = Page.of(db, query, request.args.get("page"))
+    enrolled = second_factor.enrolled_among(db, [user.id for user in page.items])
+    return render_template("admin/users.html", page=page, action_form=ActionForm(),
+                           enrolled=enrolled)
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
@@ -188,6 +191,22 @@ def send_reset(user_id: int):
             hours = int(invitations.ADMIN_RESET_VALID.total_seconds() // 3600)
             flash(f"A link to choose a new password was emailed to {user.email}; it works "
                   f"once, for {hours} hours.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/two-step/reset")
+@admin_only
+def reset_two_step(user_id: int):
+    """Clear a lost or stolen phone: the account's sessions end, and staff set up a new app
+    at their next sign-in."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        with form.refusals():
+            user = accounts.reset_second_factor(get_session(), user_id=user_id,
+                                                acting_user_id=current_user.id, now=clock.now())
+        if form.refused is None:
+            flash(f"Two-step sign-in of {user.name} is reset; their sessions have ended.",
+                  "success")
     return redirect(url_for("admin.users"))
 
 

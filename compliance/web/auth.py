@@ -12,6 +12,7 @@ from compliance.db import get_session
 from compliance.models import LinkPurpose, Role
 from compliance.services import accounts, invitations
 from compliance.services.errors import Refused, Throttled
+from compliance.web import two_step
 from compliance.web.forms import (
     ActivationForm,
     ChangePasswordForm,
@@ -41,9 +42,9 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.sign_in(get_session(), email=form.email.data,
-                                    password=form.password.data,
-                                    address=request.remote_addr or "", now=clock.now())
+            signed = accounts.sign_in(get_session(), email=form.email.data,
+                                      password=form.password.data,
+                                      address=request.remote_addr or "", now=clock.now())
         except Throttled as exc:
             form.password.errors = [exc.errors[""]]
             response = render_template("auth/login.html", form=form), 429
@@ -52,8 +53,12 @@ def login():
             form.password.errors = [exc.errors[""]]
             status = 422
         else:
-            flash(f"Signed in as {user.name}.", "success")
-            return redirect(safe_next(request.args.get("next")) or url_for(HOME[user.role]))
+            next_path = safe_next(request.args.get("next"))
+            if signed.then:
+                two_step.hold(signed.user, next_path)
+                return redirect(url_for(f"two_step.{signed.then}"))
+            flash(f"Signed in as {signed.user.name}.", "success")
+            return redirect(next_path or url_for(HOME[signed.user.role]))
     elif form.is_submitted():
         status = 422
     form.password.data = ""

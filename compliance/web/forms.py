@@ -130,6 +130,14 @@ class LoginForm(SafeForm):
     password = PasswordField("Password", validators=[REQUIRED, Length(max=256)])
 
 
+class CodeForm(ServiceForm):
+    """The second step of signing in, and every change to the second factor."""
+
+    code = StringField("Code", validators=[REQUIRED, Length(max=20)],
+                       description="The 6 digits your authenticator app shows now. Lost your "
+                                   "phone? Enter one of your recovery codes instead.")
+
+
 class LogoutForm(PageForm):
     """Logout is a POST with a CSRF token, so no other site can sign a user out."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pyotp
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -22,6 +23,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from compliance import worker
 from compliance.models import PrescriberProfile
 from compliance.programs import DEFAULT_PROGRAM, program
+from tests.conftest import current_code
 from tests.mail_helpers import Sink, SmtpServer, link_in
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,6 +68,9 @@ class LiveServer:
         return self.url + path
 
 
+_SERVED: dict[str, Flask] = {}  # the live server's app, where the sign-in helpers read codes
+
+
 @pytest.fixture
 def live_server(app):
     """The test's `app` (same database as `factory`) served on 127.0.0.1, a free port."""
@@ -75,9 +80,11 @@ def live_server(app):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="live-server", daemon=True)
     thread.start()
+    _SERVED["app"] = app
     try:
         yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
     finally:
+        _SERVED.clear()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
@@ -171,26 +178,50 @@ def certify_from_today(db, prescriber: PrescriberProfile, today: date) -> None:
 
 
 def sign_in(page: Page, base_url: str, email: str, password: str) -> None:
-    """Sign in through the real form; fail with the page's message if it is refused."""
+    """Sign in through the real forms, the authenticator's code included (set up first,
+    from the key on the page, when the account has none yet); fail with the page's message
+    if it is refused."""
     page.goto(f"{base_url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
-    if urlpath(page.url) == "/login":
+    if urlpath(page.url) == "/login/enroll":
+        key = page.locator("#setup-key").inner_text().replace(" ", "")
+        page.get_by_label("Code").fill(pyotp.TOTP(key).now())
+        with page.expect_navigation():
+            page.get_by_role("button", name="Turn on two-step sign-in").click()
+        with page.expect_navigation():
+            page.get_by_role("link", name="I have saved my codes").click()
+    elif urlpath(page.url) == "/login/code":
+        page.get_by_label("Code").fill(current_code(_SERVED["app"], email))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in").click()
+    if urlpath(page.url).startswith("/login"):
         errors = page.locator(".form-errors, .field-error").all_inner_texts()
         pytest.fail(f"sign-in as {email} refused: {' / '.join(errors) or page.title()}")
 
 
-def sign_in_quickly(page: Page, base_url: str, email: str, password: str) -> None:
-    """Sign in by posting the login form from the page's own cookie jar, without rendering
-    it (about a second less per test); `sign_in` and the journeys drive the form itself."""
-    form = page.request.get(f"{base_url}/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text())
-    assert token, f"no CSRF token on the sign-in page ({form.status})"
-    answer = page.request.post(f"{base_url}/login", max_redirects=0, form={
-        "csrf_token": token.group(1), "email": email, "password": password})
+def sign_in_quickly(page: Page, base_url: str, email: str, password: str, *,
+                    password_only: bool = False) -> None:
+    """Sign in by posting the login forms from the page's own cookie jar, without rendering
+    them (about a second less per test); `sign_in` and the journeys drive the forms.
+    `password_only` stops before the authenticator's code, on the step that asks for it."""
+    answer = _post_page_form(page, f"{base_url}/login", {"email": email, "password": password})
+    if password_only:
+        assert "/login/" in answer.headers.get("location", ""), f"{email}: {answer.status}"
+        return
+    if answer.headers.get("location", "").endswith("/login/code"):
+        code = current_code(_SERVED["app"], email)
+        answer = _post_page_form(page, f"{base_url}/login/code", {"code": code})
     assert answer.status == 302, f"sign-in as {email} refused ({answer.status})"
+
+
+def _post_page_form(page: Page, url: str, data: dict):
+    form = page.request.get(url)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text())
+    assert token, f"no CSRF token on {url} ({form.status})"
+    return page.request.post(url, max_redirects=0, form={"csrf_token": token.group(1), **data})
 
 
 def sign_out(page: Page) -> None:

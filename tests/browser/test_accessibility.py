@@ -15,6 +15,7 @@ drive the real form).
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pyotp
 import pytest
 from playwright.sync_api import expect
 
@@ -76,7 +77,8 @@ class Visit:
 
     name: str
     endpoint: str | None  # None: no endpoint (the not-found page)
-    role: str | None  # a key of World.emails; None: signed out
+    role: str | None  # a key of World.emails (":password": only the password step); None:
+    # signed out
     path: str  # formatted with the World: {cast.prescriber.id}, {invitation_token}, {bank_id}
     phone: bool = False
     status: int = 200
@@ -109,6 +111,13 @@ PAGES = [
     Visit("change-password", "auth.change_password", "patient", "/account/password",
           phone=True, empty_form=True),
     Visit("email-choices", "account.emails", "patient", "/account/emails", phone=True),
+    Visit("code-step", "two_step.code", "admin:password", "/login/code", empty_form=True),
+    Visit("first-sign-in", "two_step.enroll", "first-sign-in:password", "/login/enroll",
+          phone=True, empty_form=True),
+    Visit("two-step-setup", "two_step.settings", "patient", "/account/two-step", phone=True,
+          empty_form=True),
+    Visit("two-step-settings", "two_step.settings", "admin", "/account/two-step",
+          empty_form=True),
     Visit("email-choices-prescriber", "account.emails", "prescriber", "/account/emails"),
     Visit("admin-home", "admin.home", "admin", "/admin/"),
     Visit("admin-prescribers", "admin.prescribers", "admin", "/admin/prescribers"),
@@ -183,6 +192,7 @@ def world(app, db, factory) -> World:
     reset = emailed_path(db, cast.email("pharmacist"), "reset").rsplit("/", 1)[1]
     emails = {role: cast.email(role) for role in ROLES}
     emails["new-prescriber"] = db.get(User, newcomer.user_id).email
+    emails["first-sign-in"] = factory.user("admin", second_factor=False).email
     return World(cast=cast, emails=emails, invitation_token=token, reset_token=reset,
                  bank_id=bank.id)
 
@@ -242,7 +252,9 @@ def test_page_is_accessible(page, live_server, world, visit):
     """Does the page load for its role with no serious or critical axe violation, and
     does it stay accessible when its form comes back with errors?"""
     if visit.role is not None:
-        sign_in_quickly(page, live_server.url, world.emails[visit.role], PASSWORD)
+        who, _, step = visit.role.partition(":")
+        sign_in_quickly(page, live_server.url, world.emails[who], PASSWORD,
+                        password_only=step == "password")
     response = page.goto(live_server(visit.url(world)))
     assert response is not None and response.status == visit.status, \
         f"{visit.name}: {response and response.status} {page.url}"
@@ -282,6 +294,20 @@ def test_activation_link_sent_page_is_accessible(page, live_server, world):
     assert "/invitations/" not in page.content()
     snapshot(page, "desktop")
     assert_accessible(page, "activation link emailed")
+
+
+def test_recovery_codes_page_is_accessible(page, live_server, world):
+    """The recovery codes answer the first code of a new authenticator (a POST)."""
+    sign_in_quickly(page, live_server.url, world.emails["first-sign-in"], PASSWORD,
+                    password_only=True)
+    page.goto(live_server("/login/enroll"))
+    key = page.locator("#setup-key").inner_text().replace(" ", "")
+    page.get_by_label("Code").fill(pyotp.TOTP(key).now())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Turn on two-step sign-in").click()
+    expect(page.locator("ol.recovery-codes li")).to_have_count(10)
+    snapshot(page, "desktop")
+    assert_accessible(page, "recovery codes")
 
 
 def _page_endpoints(app) -> dict[str, str]:
