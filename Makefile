@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 DEV := COMPLIANCE_ENV=development FLASK_APP=wsgi
 
-.PHONY: run test test-sqlite test-postgres lint install migrate demo bench clean chromium
+.PHONY: run test test-sqlite test-postgres lint install migrate demo bench crash-test clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -66,6 +66,12 @@ bench: install $(WRK)
 	$(PY) bench/bench_rules.py
 	scripts/with-test-postgres $(PY) bench/bench_api.py
 	scripts/with-test-postgres $(PY) bench/bench_worklist.py --no-sqlite
+
+# SIGKILL of gunicorn workers and PostgreSQL backends, 20 times, during RMA and dispense
+# traffic; then no acknowledged answer may be missing or half-written (bench/crash_test.py).
+# A killed backend restarts every connection of the local cluster: run it alone.
+crash-test: install
+	scripts/with-test-postgres $(PY) bench/crash_test.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

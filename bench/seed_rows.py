@@ -5,8 +5,10 @@ Dated relative to the real clock: the server under load reads it.
 
 import json
 import sys
+from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,7 +29,7 @@ from compliance.models import (
     Signature,
     User,
 )
-from compliance.services import signatures
+from compliance.services import signatures, signed_records
 
 EASTERN = ZoneInfo("America/New_York")
 NOW = datetime.now(UTC)
@@ -126,6 +128,7 @@ def build(patients: int, pharmacy_id: int, bank_id: int, last_ids: dict[type, in
                 "prescriber_npi": npi, "ndc": NDC, "strength_mg": 40, "quantity": 30,
                 "days_supply": 30}
         bodies.append((kind, body))
+    bind_signatures(rows)
     return rows, bodies
 
 
@@ -178,6 +181,27 @@ def course_rows(rows: Rows, kind: str, patient: int, user: int, prescriber: tupl
                    else "prescriber_confirmed")
     if long_ago:
         _first_fill(rows, course, cycle, pharmacy, npi, confirmed_on, when)
+
+
+def bind_signatures(rows: Rows) -> None:
+    """Name each signature's record and hash what it signs, as `signatures.sign` does."""
+    held = {row["id"]: row for row in rows.tables.get(Signature, [])}
+    entered: dict[type, dict[int, list]] = {PregnancyTest: defaultdict(list),
+                                             ContraceptionMethod: defaultdict(list)}
+    for model, by_course in entered.items():
+        for row in rows.tables.get(model, []):
+            by_course[row["course_id"]].append(SimpleNamespace(**row))
+    for name, kind in signed_records.KINDS.items():
+        for row in rows.tables.get(signed_records.MODELS[kind.record_type], []):
+            signature = held.get(row[kind.column])
+            if signature is None:
+                continue
+            record, at = SimpleNamespace(**row), signature["signed_at"]
+            known = signed_records.entries(entered[PregnancyTest][record.course_id],
+                                           entered[ContraceptionMethod][record.course_id],
+                                           at) if kind.entries else None
+            signature.update(kind=name, record_type=kind.record_type, record_id=record.id,
+                             record_hash=signed_records.digest(None, name, record, at, known))
 
 
 def _sign(rows: Rows, signer: int, name: str, meaning: str, at: datetime) -> int:

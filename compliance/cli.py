@@ -34,7 +34,8 @@ def db_upgrade(revision: str) -> None:
 
 @db_group.command("grant-service-role",
                   help="Grant ROLE what the service needs on PostgreSQL, and on the audit "
-                       "log only SELECT and INSERT (run as the tables' owner).")
+                       "log and the signatures only SELECT and INSERT (run as the tables' "
+                       "owner).")
 @click.argument("role")
 def db_grant_service_role(role: str) -> None:
     from compliance.migrations import roles
@@ -212,19 +213,25 @@ def audit_seal() -> None:
         click.echo(f"Sealed {count} audit events; {_head(audit_chain.head(db))}.")
 
 
-@audit_group.command("verify", help="Check every seal; name the first broken event "
-                                    "(exit status 1).")
+@audit_group.command("verify", help="Check every seal and every signature; name the first "
+                                    "broken event and each broken signature (exit status 1).")
 def audit_verify() -> None:
-    from compliance.services import audit_chain
+    from compliance.services import audit_chain, signed_records
 
     with Session(get_engine()) as db:
         verdict = audit_chain.verify(db, _audit_key(), anchor=_anchor(), now=clock.now())
+        problems = signed_records.check(db)
     if not verdict.intact:
         raise click.ClickException(
             f"The audit chain is broken at event #{verdict.broken_event}: {verdict.reason}. "
             f"{verdict.sealed} events before it are intact.")
+    if problems:
+        raise click.ClickException("\n".join(
+            [f"{len(problems)} signature(s) do not stand on their record:",
+             *(f"  signature #{p.signature_id} on {p.record}: {p.reason}" for p in problems)]))
     click.echo(f"The audit chain is intact: {verdict.sealed} events sealed, "
-               f"{verdict.awaiting} awaiting a seal; {_head(verdict.head)}.")
+               f"{verdict.awaiting} awaiting a seal; {_head(verdict.head)}. Every signature "
+               "stands on the record it signed.")
 
 
 def _audit_key() -> bytes:
@@ -270,10 +277,22 @@ def api_keys_create(ncpdp: str, name: str) -> None:
     click.echo(key.secret)
 
 
-@demo_group.command("logins", help="Print the demo accounts and their password.")
+@demo_group.command("logins", help="Print the demo accounts, their password, and each staff "
+                    "account's authenticator key with the code it shows now.")
 def demo_logins() -> None:
-    from compliance.demo import DEMO_LOGINS, DEMO_PASSWORD
+    import pyotp
+
+    from compliance.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_totp_secret
+    from compliance.models.enums import SECOND_FACTOR_ROLES
 
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}) at http://127.0.0.1:5000")
+    click.echo("Staff accounts also ask for a code: the one printed here works for about "
+               "30 seconds; run this again for a fresh one, or add the key to an "
+               "authenticator app.")
     for role, email in DEMO_LOGINS:
-        click.echo(f"  {role:<11} {email}")
+        line = f"  {role:<11} {email}"
+        if role in SECOND_FACTOR_ROLES:
+            secret = demo_totp_secret(email)
+            code = pyotp.TOTP(secret).at(clock.now())
+            line = f"{line:<45} code {code}  key {secret}"
+        click.echo(line)

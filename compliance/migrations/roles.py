@@ -2,9 +2,9 @@
 
 Migrations run as the role that owns the tables (only an owner may alter a table or drop
 its triggers). The web workers and the worker connect as a second role, granted here:
-reading and writing every table except the audit log, where it may only INSERT and
-SELECT. So even a compromised service cannot UPDATE, DELETE or TRUNCATE an audit event
-or seal, nor disable the triggers that would refuse it.
+reading and writing every table except the audit log and the signatures, where it may
+only INSERT and SELECT. So even a compromised service cannot UPDATE, DELETE or TRUNCATE an
+audit event, a seal or a signature, nor disable the triggers that would refuse it.
 """
 
 from sqlalchemy import Engine, text

@@ -96,11 +96,13 @@ def install_no_truncate_triggers(connection, table: str) -> None:
             connection.exec_driver_sql(statement)
 
 
-APPEND_ONLY_TABLES = ("audit_event", "audit_seal")
+# The audit log and the signatures: the database refuses to change or delete their rows.
+APPEND_ONLY_TABLES = ("audit_event", "audit_seal", "signature")
 
 
 def install_append_only_triggers(connection, table: str) -> None:
-    """Make the database itself refuse UPDATE and DELETE on `table` (events or seals).
+    """Make the database itself refuse UPDATE and DELETE on `table` (events, seals or
+    signatures).
 
     Called by the migrations and whenever the table is created from the models, so tests
     and production enforce the same rule.
@@ -122,6 +124,7 @@ class AuditLogIsAppendOnly(RuntimeError):
 @event.listens_for(Session, "before_flush")
 def _refuse_audit_rewrites(session: Session, _context, _instances) -> None:
     for row in (*session.dirty, *session.deleted):
-        if isinstance(row, AuditEvent | AuditSeal) and \
+        if getattr(row, "__tablename__", None) in APPEND_ONLY_TABLES and \
                 (row in session.deleted or session.is_modified(row)):
-            raise AuditLogIsAppendOnly("audit events are never changed or deleted")
+            raise AuditLogIsAppendOnly(f"{row.__tablename__} rows are never changed or "
+                                       "deleted")

@@ -62,7 +62,8 @@ def sign_enrollment(db: Session, *, course: Course, patient_user: User, password
     if course.enrollment_signature_id is not None:
         raise Refused("You have already signed the enrollment.")
     signature = signatures.sign(db, signer=patient_user, password=password,
-                                meaning=signatures.ENROLLMENT, now=now)
+                                meaning=signatures.ENROLLMENT, now=now, kind="enrollment",
+                                record=course)
     course.enrollment_signature_id = signature.id
     audit.record(db, "course.enrollment_signed", "course", course.id,
                  actor_id=patient_user.id, actor_role=patient_user.role)
@@ -88,7 +89,8 @@ def confirm_month(db: Session, *, course: Course, prescriber_user: User, passwor
     if not result.accepted:
         raise Refused(" ".join(f.message for f in result.findings if not f.met))
     signature = signatures.sign(db, signer=prescriber_user, password=password,
-                                meaning=signatures.PRESCRIBER_MONTHLY, now=now)
+                                meaning=signatures.PRESCRIBER_MONTHLY, now=now,
+                                kind="prescriber_monthly", record=cycle)
     cycle.prescriber_confirmed_at, cycle.prescriber_signature_id = now, signature.id
     db.add(cycle)
     courses.finish(db, course, now)
@@ -207,9 +209,9 @@ def attest(db: Session, *, course: Course, patient_user: User, methods: list[str
         chosen = set()  # the program does not ask the patient to confirm methods
     meaning = signatures.PATIENT_MONTHLY if confirms_methods(course, today) \
         else signatures.PATIENT_MONTHLY_ANSWERS
-    signature = signatures.sign(db, signer=patient_user, password=password, meaning=meaning,
-                                now=now)
     cycle.patient_confirmed_methods = sorted(chosen)
+    signature = signatures.sign(db, signer=patient_user, password=password, meaning=meaning,
+                                now=now, kind="patient_monthly", record=cycle)
     db.add(cycle)
     db.flush()
     result = _fire(db, course, cycle, CycleEvent.ATTEST, load_rows(db, [course])[0], now)

@@ -62,7 +62,8 @@ def resume(db: Session, *, course: Course, prescriber_user: User, statement: str
         raise Refused({"statement": "Keep the statement under 250 characters."})
     courses.fire(db, course, CourseEvent.RESUME, now)
     signature = signatures.sign(db, signer=prescriber_user, password=password,
-                                meaning=RESUME_MEANING + statement, now=now)
+                                meaning=RESUME_MEANING + statement, now=now, kind="resume",
+                                record=course)
     course.resumed_on, course.resume_signature_id = today, signature.id
     audit.record(db, "course.resumed", "course", course.id,
                  summary={"resumed_on": today, "signature": signature.id})

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from compliance import audit
 from compliance.models import AuditEvent, Signature, User
 from compliance.security.passwords import verify_password
-from compliance.services import alerts
+from compliance.services import alerts, signed_records
 from compliance.services.errors import Refused
+from compliance.services.signed_records import SignedRecord
 
 ENROLLMENT = ("I have read the program's information. I understand the risks of this "
               "medicine to an unborn baby. I know what the program asks of me, and I agree "
@@ -27,8 +28,9 @@ PATIENT_MONTHLY_ANSWERS = ("I answered this month's questions myself, and I foll
 
 
 def sign(db: Session, *, signer: User, password: str, meaning: str, now: datetime,
-         field: str = "password") -> Signature:
-    """Record a signature after the signer re-enters their password (not committed).
+         kind: str, record: SignedRecord, field: str = "password") -> Signature:
+    """Record a signature of `record` as `kind` (see `signed_records.KINDS`) after the
+    signer re-enters their password, bound to a hash of what it signs (not committed).
 
     A wrong password is a failed signing (21 CFR 11.300(d)): the act being signed is
     rolled back, the failure is audited and committed, and the fifth within
@@ -53,7 +55,10 @@ def sign(db: Session, *, signer: User, password: str, meaning: str, now: datetim
         raise Refused({field: "The password is not right; your signature was not recorded."
                               + (f" {LOCKED}" if locked else "")})
     signature = Signature(signer_id=signer.id, signer_name=signer.name, meaning=meaning,
-                          signed_at=now)
+                          signed_at=now, kind=kind,
+                          record_type=signed_records.KINDS[kind].record_type,
+                          record_id=record.id,
+                          record_hash=signed_records.digest(db, kind, record, now))
     db.add(signature)
     db.flush()
     audit.record(db, "signature.recorded", "signature", signature.id,
