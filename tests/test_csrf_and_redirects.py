@@ -42,6 +42,11 @@ FORM_ROUTES = {
     "two_step.replace_codes": ("admin", "/account/two-step/recovery-codes", {"code": "123456"}),
     "two_step.turn_off": ("patient", "/account/two-step/off", {"off-code": "123456"}),
     "admin.reset_two_step": ("admin", "/admin/users/{invited_user}/two-step/reset", {}),
+    "passkeys.add_options": ("patient", "/account/passkeys/options", {}),
+    "passkeys.add": ("patient", "/account/passkeys", {}),
+    "passkeys.remove": ("patient", "/account/passkeys/1/remove", {}),
+    "passkeys.sign_in_options": (None, "/login/passkey/options", {}),
+    "passkeys.sign_in": (None, "/login/passkey", {}),
     "admin.new_prescriber": ("admin", "/admin/prescribers/new", {
         "name": "Dr New", "email": "new.prescriber@example.com", "npi": "1234567893",
         "practice_name": "New Dermatology"}),

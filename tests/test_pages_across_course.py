@@ -45,7 +45,7 @@ BLUEPRINT_ROLE = {"admin": "admin", "question_banks": "admin", "prescriber": "pr
                   "patient": "patient", "pharmacist": "pharmacist"}
 # Every signed-in role lands on these too.
 SHARED_PAGES = {"auth.index", "auth.login", "auth.change_password", "auth.forgot_password",
-                "account.emails", "two_step.settings"}
+                "account.emails", "two_step.settings", "passkeys.index"}
 # Not a role's page: API-key clients, calendar apps, static files, links that need an
 # emailed token, and the code step between a password and a session (test_second_factor).
 NOT_ROLE_PAGES = {"static", "auth.accept_invitation", "auth.reset_password", "two_step.code",

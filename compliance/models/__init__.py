@@ -5,7 +5,7 @@ from .audit import AuditEvent, AuditLogIsAppendOnly, AuditSeal
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
 from .enums import BankStatus, CertificationStatus, Role
-from .factors import RecoveryCode, TotpFactor
+from .factors import Passkey, RecoveryCode, TotpFactor
 from .idempotency import IdempotencyKey, KeyState
 from .invitations import Invitation, LinkPurpose
 from .outbox import MessageStatus, OutboxMessage, ScheduledJob
@@ -38,6 +38,7 @@ __all__ = [
     "LookupMiss",
     "MessageStatus",
     "OutboxMessage",
+    "Passkey",
     "PatientProfile",
     "PharmacistProfile",
     "Pharmacy",

@@ -17,7 +17,7 @@ from compliance.models.inputs import PasswordSet
 from compliance.security import throttle
 from compliance.security.passwords import hash_password, needs_rehash, verify_password
 
-from . import api_keys, second_factor
+from . import api_keys, passkeys, second_factor
 from .errors import Refused, Throttled, validated, wait_words
 
 Result = TypeVar("Result")
@@ -123,6 +123,36 @@ def code_checked(db: Session, *, user: User, address: str, now: datetime,
                      actor_role=user.role)
         db.commit()
         raise
+
+
+def sign_in_with_passkey(db: Session, *, credential: object, challenge: bytes, address: str,
+                         now: datetime) -> User:
+    """A passkey alone signs in: it is two factors in one (the device, and the person's
+    PIN or biometric on it). Counted by the throttle under the account it claims, like a
+    password; every outcome recorded and committed."""
+    found = passkeys.owner_of(db, credential)
+    user = found[0] if found else None
+    email = user.email if user else ""
+    verdict = throttle.check(db, email=email, address=address, now=now)
+    if not verdict.allowed:
+        audit.record(db, "login.throttled", "user", user.id if user else "",
+                     summary={"passkey": True})
+        db.commit()
+        raise too_many_attempts(verdict)
+    try:
+        if found is None:
+            raise Refused(passkeys.NOT_RECOGNISED)
+        passkeys.authenticate(db, user=user, passkey=found[1], credential=credential,
+                              challenge=challenge, now=now)
+    except Refused:
+        db.rollback()
+        throttle.note_attempt(db, email=email, address=address, succeeded=False, now=now)
+        audit.record(db, "login.failed", "user", user.id if user else "",
+                     summary={"passkey": True}, actor_id=user.id if user else None)
+        db.commit()
+        raise
+    _open_session(db, user, address=address, now=now, factor="passkey")
+    return user
 
 
 def _open_session(db: Session, user: User, *, address: str, now: datetime,

@@ -8,6 +8,7 @@ from compliance.web import (
     auth,
     errors,
     feeds,
+    passkeys,
     patient,
     pharmacist,
     prescriber,
@@ -19,7 +20,7 @@ from compliance.web.pages import record_value, words
 
 
 def init_app(app: Flask) -> None:
-    for blueprint in (auth.bp, two_step.bp, account.bp, admin.bp, prescriber.bp,
+    for blueprint in (auth.bp, two_step.bp, passkeys.bp, account.bp, admin.bp, prescriber.bp,
                       pharmacist.bp, patient.bp, question_banks.bp, feeds.bp):
         app.register_blueprint(blueprint)
     app.context_processor(inject_navigation)

@@ -185,7 +185,7 @@ def sign_in(page: Page, base_url: str, email: str, password: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     if urlpath(page.url) == "/login/enroll":
         key = page.locator("#setup-key").inner_text().replace(" ", "")
         page.get_by_label("Code").fill(pyotp.TOTP(key).now())
@@ -196,7 +196,7 @@ def sign_in(page: Page, base_url: str, email: str, password: str) -> None:
     elif urlpath(page.url) == "/login/code":
         page.get_by_label("Code").fill(current_code(_SERVED["app"], email))
         with page.expect_navigation():
-            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("button", name="Sign in", exact=True).click()
     if urlpath(page.url).startswith("/login"):
         errors = page.locator(".form-errors, .field-error").all_inner_texts()
         pytest.fail(f"sign-in as {email} refused: {' / '.join(errors) or page.title()}")

@@ -118,6 +118,7 @@ PAGES = [
           empty_form=True),
     Visit("two-step-settings", "two_step.settings", "admin", "/account/two-step",
           empty_form=True),
+    Visit("passkeys", "passkeys.index", "patient", "/account/passkeys", phone=True),
     Visit("email-choices-prescriber", "account.emails", "prescriber", "/account/emails"),
     Visit("admin-home", "admin.home", "admin", "/admin/"),
     Visit("admin-prescribers", "admin.prescribers", "admin", "/admin/prescribers"),

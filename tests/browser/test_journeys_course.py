@@ -140,7 +140,7 @@ def _activate_and_sign_in(phone: Page, link: str, email: str, born: str = "2003-
     phone.get_by_label("Email").fill(email)
     phone.get_by_label("Password").fill(PATIENT_PASSWORD)
     with phone.expect_navigation():
-        phone.get_by_role("button", name="Sign in").click()
+        phone.get_by_role("button", name="Sign in", exact=True).click()
     assert urlpath(phone.url) == "/patient/", phone.url
 
 
