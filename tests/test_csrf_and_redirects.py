@@ -47,6 +47,9 @@ FORM_ROUTES = {
     "passkeys.remove": ("patient", "/account/passkeys/1/remove", {}),
     "passkeys.sign_in_options": (None, "/login/passkey/options", {}),
     "passkeys.sign_in": (None, "/login/passkey", {}),
+    "emergency.access": ("prescriber", "/prescriber/emergency/", {
+        "patient_id": "DEM00-00010", "date_of_birth": "2004-05-17",
+        "reason": "Covering for a colleague, the patient called."}),
     "admin.new_prescriber": ("admin", "/admin/prescribers/new", {
         "name": "Dr New", "email": "new.prescriber@example.com", "npi": "1234567893",
         "practice_name": "New Dermatology"}),

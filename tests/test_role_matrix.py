@@ -44,6 +44,9 @@ GET_ROUTES = {
     "prescriber.patient_record": ("/prescriber/patients/{patient}/record", {"prescriber"}),
     "prescriber.patient_record_json": ("/prescriber/patients/{patient}/record.json",
                                        {"prescriber"}),
+    "emergency.access": ("/prescriber/emergency/", {"prescriber"}),
+    "emergency.record": ("/prescriber/emergency/{patient}/record", {"prescriber"}),
+    "emergency.record_json": ("/prescriber/emergency/{patient}/record.json", {"prescriber"}),
     "pharmacist.home": ("/pharmacist/", {"pharmacist"}),
     "patient.home": ("/patient/", {"patient"}),
     "patient.enrollment": ("/patient/enrollment", {"patient"}),
@@ -66,6 +69,9 @@ GET_ROUTES = {
 # The cast holds no RMA: the right role gets 404 there (the role guard runs first, so the
 # other roles still get 403). Real RMAs are shown in test_pharmacist_pages.
 NOT_FOUND_FOR_THE_RIGHT_ROLE = {"pharmacist.rma_request", "pharmacist.rma"}
+# A prescriber with no emergency access reads no other prescriber's record (their own
+# patients open from the worklist); test_emergency_access opens one.
+NOT_FOUND_FOR_THE_RIGHT_ROLE |= {"emergency.record", "emergency.record_json"}
 PRESCRIBER_ACTIONS = ("counseling", "methods", "methods/change", "methods/stop", "tests",
                       "pregnancy", "in-error", "registry-report", "resume", "confirmation",
                       "reeducation", "home-testing", "category", "end")
@@ -93,6 +99,7 @@ POST_ROUTES = {
     "two_step.turn_on": ("/account/two-step/on", EVERYONE),
     "two_step.replace_codes": ("/account/two-step/recovery-codes", EVERYONE),
     "two_step.turn_off": ("/account/two-step/off", {"patient"}),
+    "emergency.access": ("/prescriber/emergency/", {"prescriber"}),
     "passkeys.add_options": ("/account/passkeys/options", EVERYONE),
     "passkeys.add": ("/account/passkeys", EVERYONE),
     "passkeys.remove": ("/account/passkeys/1/remove", EVERYONE),

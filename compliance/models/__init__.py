@@ -4,6 +4,7 @@ from .api_keys import ApiKey
 from .audit import AuditEvent, AuditLogIsAppendOnly, AuditSeal
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
+from .emergency import EmergencyAccess
 from .enums import BankStatus, CertificationStatus, Role
 from .factors import Passkey, RecoveryCode, TotpFactor
 from .idempotency import IdempotencyKey, KeyState
@@ -30,6 +31,7 @@ __all__ = [
     "Course",
     "Cycle",
     "Dispense",
+    "EmergencyAccess",
     "IdempotencyKey",
     "Invitation",
     "KeyState",

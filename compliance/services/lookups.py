@@ -32,8 +32,8 @@ def asker(*, pharmacy_id: int, user_id: int | None) -> str:
     return f"user:{user_id}" if user_id is not None else f"pharmacy:{pharmacy_id}"
 
 
-def find(db: Session, *, typed_id: str | None, born, asker: str, pharmacy_id: int,
-         now: datetime) -> PatientProfile | None:
+def find(db: Session, *, typed_id: str | None, born, asker: str, now: datetime,
+         pharmacy_id: int | None = None) -> PatientProfile | None:
     """The patient on this card, or None (the miss is recorded and audited, not committed).
     Raises Throttled when this asker or this patient ID has missed too often."""
     patient_id = normalise_program_patient_id(typed_id or "")
@@ -58,12 +58,16 @@ def refuse_if_throttled(db: Session, *, asker: str, patient_id: str | None,
         _refuse(theirs[0] + PATIENT_SLOWDOWN - now)
 
 
-def record_miss(db: Session, *, asker: str, patient_id: str | None, pharmacy_id: int,
-                now: datetime) -> None:
+def record_miss(db: Session, *, asker: str, patient_id: str | None, now: datetime,
+                pharmacy_id: int | None = None) -> None:
     """Count and audit a lookup that matched nobody (what was typed is not kept in the
-    audit log beyond the normalised ID: a wrong date of birth is still someone's)."""
+    audit log beyond the normalised ID: a wrong date of birth is still someone's). The
+    event is on the pharmacy that asked, or on the person (a prescriber's emergency
+    access)."""
     db.add(LookupMiss(asker=asker, program_patient_id=patient_id or "", missed_at=now))
-    audit.record(db, "patient.lookup_missed", "pharmacy", pharmacy_id,
+    where = ("pharmacy", pharmacy_id) if pharmacy_id is not None else \
+        ("user", asker.partition(":")[2])
+    audit.record(db, "patient.lookup_missed", *where,
                  summary={"asker": asker, "patient_id": patient_id})
 
 

@@ -6,6 +6,7 @@ from compliance.web import (
     account,
     admin,
     auth,
+    emergency,
     errors,
     feeds,
     passkeys,
@@ -21,7 +22,7 @@ from compliance.web.pages import record_value, words
 
 def init_app(app: Flask) -> None:
     for blueprint in (auth.bp, two_step.bp, passkeys.bp, account.bp, admin.bp, prescriber.bp,
-                      pharmacist.bp, patient.bp, question_banks.bp, feeds.bp):
+                      pharmacist.bp, patient.bp, question_banks.bp, feeds.bp, emergency.bp):
         app.register_blueprint(blueprint)
     app.context_processor(inject_navigation)
     app.add_template_filter(words)

@@ -191,3 +191,16 @@ PATIENT_FORMS = {
     "category_form": (CategoryForm, "category"),
     "end_form": (EndTreatmentForm, "end"),
 }
+
+
+class EmergencyAccessForm(ServiceForm):
+    """Break-glass: the card of another prescriber's patient, and why it is needed now."""
+
+    patient_id = StringField("Program patient ID", validators=[REQUIRED, Length(max=20)],
+                             description="From the patient's program card, e.g. "
+                                         "7KQ2M-XR4T9; the dash is optional.")
+    date_of_birth = DateField("Date of birth", validators=[InputRequired(DATE_MESSAGE)])
+    reason = TextAreaField("Why you need this record now",
+                           validators=[REQUIRED, Length(max=500)],
+                           description="For example: covering for Dr. Rivera, the patient "
+                                       "called about a positive home test.")

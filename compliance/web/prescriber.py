@@ -288,3 +288,4 @@ def own_patient(patient_id: int) -> PatientProfile:
 record_export.add_routes(bp, "/patients/<int:patient_id>/record", "patient_record",
                          guard=prescriber_only,
                          patient_of=own_patient)
+
