@@ -31,6 +31,7 @@ run: demo
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/bandit -q -r compliance workflows wsgi.py
 
 # The browser tests drive Debian's Chromium (Playwright never downloads a browser).
 CHROMIUM := /usr/bin/chromium

@@ -51,7 +51,7 @@ from .demo_stages import (
     StagedPatient,
 )
 
-DEMO_PASSWORD = "walk through the demo"  # noqa: S105 (documented demo login, refused in production)
+DEMO_PASSWORD = "walk through the demo"  # noqa: S105 (documented demo login, refused in production)  # nosec B105
 
 
 @dataclass(frozen=True)
