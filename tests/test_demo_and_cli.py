@@ -1,8 +1,10 @@
 """Do the operator commands do what they say: demo data once, refused in production, and
 housekeeping that deletes only what is old?"""
 
+import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
@@ -11,7 +13,7 @@ from compliance.api.idempotency import RETENTION
 from compliance.demo import DEMO_LOGINS, DEMO_PASSWORD, PATIENTS, demo_patient_id
 from compliance.models import IdempotencyKey, LoginAttempt, PatientProfile, User
 from compliance.security.throttle import WINDOW
-from tests.conftest import MONDAY_NOON, sign_in
+from tests.conftest import MONDAY_NOON, post_form, sign_in
 
 HOMES = {"admin": "/admin/", "prescriber": "/prescriber/", "pharmacist": "/pharmacist/",
          "patient": "/patient/"}
@@ -72,6 +74,19 @@ def test_demo_logins_command_lists_every_account(app):
     assert DEMO_PASSWORD in result.output
     for _role, email in DEMO_LOGINS:
         assert email in result.output
+
+
+@pytest.mark.parametrize("email", [email for role, email in DEMO_LOGINS if role != "patient"])
+def test_the_code_demo_logins_prints_signs_staff_in(app, db, frozen, email):
+    """A newcomer types the printed code after the password, as on a phone."""
+    assert run(app, "demo", "load").exit_code == 0
+    printed = run(app, "demo", "logins").output
+    code = re.search(rf"{re.escape(email)}\s+code (\d{{6}})", printed).group(1)
+    browser = app.test_client()
+    password = post_form(browser, "/login", {"email": email, "password": DEMO_PASSWORD})
+    assert password.headers["Location"].endswith("/login/code")
+    signed = post_form(browser, "/login/code", {"code": code})
+    assert signed.status_code == 302 and not signed.headers["Location"].endswith("/login")
 
 
 def test_demo_load_is_refused_in_production(database_url, db):
