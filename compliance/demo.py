@@ -147,12 +147,11 @@ class _Loader:
                 "certification_expires_on": self.today + timedelta(days=245)}
 
     def account(self, email: str, name: str, role: Role) -> User:
-        user = self.db.scalar(select(User).where(User.email == email))
-        if user is not None:
-            return user
-        user = self._add(User(email=email, name=name, role=role,
-                              password_hash=self._password_hash, created_at=self.now))
-        if role in SECOND_FACTOR_ROLES:
+        user = self.db.scalar(select(User).where(User.email == email)) or self._add(
+            User(email=email, name=name, role=role, password_hash=self._password_hash,
+                 created_at=self.now))
+        if role in SECOND_FACTOR_ROLES and not self.db.scalar(
+                select(TotpFactor.id).where(TotpFactor.user_id == user.id)):
             self._add(TotpFactor(user_id=user.id, secret=demo_totp_secret(email),
                                  created_at=self.now, confirmed_at=self.now))
         return user

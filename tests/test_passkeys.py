@@ -87,7 +87,8 @@ def test_an_answer_is_good_once(frozen, app, client, patient_email):
     assert "Reload it" in no_challenge.get_json()["error"]
 
 
-@pytest.mark.parametrize("trick", ["another site", "cloned device", "no user check"])
+@pytest.mark.parametrize("trick", ["another site", "cloned device", "no user check",
+                                   "another account", "garbled account"])
 def test_a_doubtful_answer_is_refused_and_counted(frozen, app, client, db, patient_email,
                                                   trick):
     sign_in(client, patient_email)
@@ -100,9 +101,16 @@ def test_a_doubtful_answer_is_refused_and_counted(frozen, app, client, db, patie
         passkey_sign_in(app.test_client(), device)
         device.counter = 0  # a copy of the key starts its count again
         answer = passkey_sign_in(stranger, device)
-    else:
+    elif trick == "no user check":
         device.verifies_user = False
         answer = passkey_sign_in(stranger, device)
+    else:  # the device names another account than the one the key was made for
+        device.user_handle = b"999" if trick == "another account" else b"\xff"
+        options = post_json(stranger, "/login/passkey/options", {}, "/login").get_json()
+        credential = device.get(options)
+        if trick == "garbled account":
+            credential["response"]["userHandle"] = "%%%"
+        answer = post_json(stranger, "/login/passkey", {"credential": credential}, "/login")
     assert answer.status_code == 422
     assert stranger.get("/patient/").status_code == 302
     failed = db.scalar(select(AuditEvent).where(AuditEvent.action == "login.failed"))
@@ -147,3 +155,22 @@ def test_a_removed_passkey_or_a_deactivated_account_signs_in_no_more(frozen, app
     user.is_active = False
     db.commit()
     assert "deactivated" in passkey_sign_in(app.test_client(), kept).get_json()["error"]
+
+
+@pytest.mark.parametrize("credential", [
+    None, "x", 5, [], {}, {"rawId": 5}, {"id": "a", "rawId": "a", "response": {}},
+    {"id": "%%", "rawId": "%%", "type": "public-key",
+     "response": {"clientDataJSON": "%%", "attestationObject": "%%", "authenticatorData": "%%",
+                  "signature": "%%"}},
+])
+def test_garbage_answers_are_refused_plainly(frozen, app, client, patient_email, credential):
+    """No answer a page or a script could send makes a 500."""
+    sign_in(client, patient_email)
+    post_json(client, "/account/passkeys/options", {}, "/account/passkeys")
+    added = post_json(client, "/account/passkeys", {"credential": credential},
+                      "/account/passkeys")
+    assert added.status_code == 422 and added.get_json()["error"]
+    stranger = app.test_client()
+    post_json(stranger, "/login/passkey/options", {}, "/login")
+    signed = post_json(stranger, "/login/passkey", {"credential": credential}, "/login")
+    assert signed.status_code == 422 and signed.get_json()["error"]

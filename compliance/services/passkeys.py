@@ -56,7 +56,7 @@ def registration_options(db: Session, *, user: User) -> tuple[str, bytes]:
     existing = db.scalars(select(Passkey.credential_id).where(Passkey.user_id == user.id))
     options = generate_registration_options(
         rp_id=rp_id, rp_name=RP_NAME, user_name=user.email, user_display_name=user.name,
-        user_id=str(user.id).encode(),
+        user_id=_handle(user),
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.REQUIRED,
             user_verification=UserVerificationRequirement.REQUIRED),
@@ -69,6 +69,8 @@ def register(db: Session, *, user: User, credential: object, challenge: bytes, n
              now: datetime) -> Passkey:
     """Keep the passkey the browser made for these options. Audited, not committed."""
     rp_id, origin = relying_party()
+    if not isinstance(credential, dict):
+        raise Refused(NOT_ADDED)
     try:
         verified = verify_registration_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp_id,
@@ -119,6 +121,8 @@ def authenticate(db: Session, *, user: User, passkey: Passkey, credential: objec
             credential_current_sign_count=passkey.sign_count, require_user_verification=True)
     except (WebAuthnException, ValueError, TypeError, KeyError):
         raise Refused(NOT_RECOGNISED) from None
+    if _user_handle(credential) not in (None, _handle(user)):
+        raise Refused(NOT_RECOGNISED)  # the device names another account than the key's
     if not user.is_active:
         raise Refused(DEACTIVATED)
     passkey.sign_count, passkey.last_used_at = verified.new_sign_count, now
@@ -139,3 +143,19 @@ def remove(db: Session, *, user: User, passkey_id: int) -> Passkey:
     audit.record(db, "passkey.removed", "user", user.id,
                  summary={"passkey": passkey.id, "name": passkey.name})
     return passkey
+
+
+def _handle(user: User) -> bytes:
+    """The WebAuthn user handle: the account number, no name or email."""
+    return str(user.id).encode()
+
+
+def _user_handle(credential: object) -> bytes | None:
+    response = credential.get("response") if isinstance(credential, dict) else None
+    handle = response.get("userHandle") if isinstance(response, dict) else None
+    if not handle:
+        return None
+    try:
+        return base64url_to_bytes(handle)
+    except (ValueError, TypeError):
+        return b"unreadable"
