@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 DEV := COMPLIANCE_ENV=development FLASK_APP=wsgi
 
-.PHONY: run test test-sqlite test-postgres lint install migrate demo bench crash-test audit-deps clean chromium
+.PHONY: run test test-sqlite test-postgres lint install migrate demo bench crash-test load-test audit-deps clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -73,6 +73,11 @@ bench: install $(WRK)
 # A killed backend restarts every connection of the local cluster: run it alone.
 crash-test: install
 	scripts/with-test-postgres $(PY) bench/crash_test.py
+
+# 200 connections asking for RMAs for 10 minutes: p95, failures, and the crash test's
+# integrity checks afterwards (bench/load_test.py, bench/README.md).
+load-test: install $(WRK)
+	scripts/with-test-postgres $(PY) bench/load_test.py
 
 # Known advisories in every installed package. It asks PyPI's JSON API over the network, so
 # it is not part of `make test` (the tests use no network); --strict fails when a package

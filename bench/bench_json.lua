@@ -19,7 +19,8 @@ function bench_json.write(summary, latency, threads, counts)
     {"connect_errors", errors.connect}, {"read_errors", errors.read},
     {"write_errors", errors.write}, {"timeouts", errors.timeout},
     {"p50_us", latency:percentile(50)}, {"p90_us", latency:percentile(90)},
-    {"p99_us", latency:percentile(99)}, {"max_us", latency.max},
+    {"p95_us", latency:percentile(95)}, {"p99_us", latency:percentile(99)},
+    {"max_us", latency.max},
     {"mean_us", math.floor(latency.mean + 0.5)},
   }) do
     fields[#fields + 1] = pair

@@ -29,7 +29,7 @@ def wrk(url: str, script: Path, seconds: float, args: argparse.Namespace,
         if found["active_us"] else 0.0
     found["errors"] = sum(found.pop(k) for k in ("connect_errors", "read_errors",
                                                  "write_errors", "timeouts"))
-    for name in ("p50", "p90", "p99", "max"):
+    for name in ("p50", "p90", "p95", "p99", "max"):
         found[f"{name}_ms"] = round(found.pop(f"{name}_us") / 1000, 2)
     found.pop("mean_us")
     return found
