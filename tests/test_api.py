@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import freezegun
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from compliance.api import auth
@@ -398,6 +398,28 @@ def test_the_same_key_while_the_first_is_in_flight_is_409(ready, client, db):
     assert busy.status_code == 409 and busy.headers["Retry-After"] == "1"
     assert body.status_code == 201
     assert len(db.scalars(select(RmaRequest.id)).all()) == 1
+
+
+@pytest.mark.parametrize(("age", "status"), [(59, 409), (60, 409), (61, 201)])
+def test_a_key_left_in_flight_by_a_dead_worker_is_taken_over_after_a_minute(
+        ready, client, db, age, status):
+    """A worker killed mid-request never answers nor releases its key; after the lease a
+    retry with that key acts (once), before it the retry waits."""
+    world, system = ready
+    headers = {**system.headers, "Idempotency-Key": "orphan"}
+    probe = client.post("/api/v1/rma-requests", json=rma_ask(world),
+                        headers={**system.headers, "Idempotency-Key": "probe"})
+    fingerprint = db.scalar(select(IdempotencyKey.request_hash)
+                            .where(IdempotencyKey.key == "probe"))
+    db.execute(delete(RmaRequest).where(RmaRequest.id == probe.get_json()["id"]))
+    db.execute(delete(Rma))
+    db.add(IdempotencyKey(pharmacy_id=system.pharmacy.id, key="orphan",
+                          request_hash=fingerprint,
+                          created_at=at(DAY) - timedelta(seconds=age)))
+    db.commit()
+    retry = client.post("/api/v1/rma-requests", json=rma_ask(world), headers=headers)
+    assert retry.status_code == status
+    assert len(db.scalars(select(RmaRequest.id)).all()) == (1 if status == 201 else 0)
 
 
 def test_keys_belong_to_one_pharmacy_and_are_remembered_a_day(ready, client, db, factory):

@@ -6,7 +6,10 @@ request is answered, the answer is stored with the key; a request that failed (a
 exception or a 5xx) releases the key so the client can try again. Keys are remembered for
 `RETENTION`: an older one found when claiming is forgotten there and then, and
 `flask maintenance prune-idempotency-keys` deletes the rest. One still `in_flight` after
-`LEASE` is taken to be abandoned by a dead worker.
+`LEASE` is taken to be abandoned by a dead worker: no request outlives gunicorn's 30-second
+worker timeout, so after a minute the first is surely gone, and a pharmacy retrying after
+a crash waits that long at most. Should it not be, the database's own keys (one RMA per
+month, one fill per RMA) still stop a second act.
 """
 
 import hashlib
@@ -29,7 +32,7 @@ from compliance.models import IdempotencyKey, KeyState
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as header values travel
 RETENTION = timedelta(hours=24)
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(seconds=60)  # twice gunicorn's default worker timeout
 REPLAYED = "Idempotent-Replayed"
 
 
