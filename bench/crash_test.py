@@ -213,24 +213,34 @@ def audit_verifies(url: str) -> tuple[bool, str]:
         (sealed.output + verified.output).strip()
 
 
+def prepared(name: str, patients: int) -> tuple[str, Path, dict, dict]:
+    """The new PostgreSQL database of TEST_DATABASE_URL migrated and seeded; returns its
+    URL, the work folder (the seed's key and bodies), the seed's counts, and the marks
+    `check` starts from (rows made later are the run's)."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        raise SystemExit(f"{name}: set TEST_DATABASE_URL to a new PostgreSQL database "
+                         "(scripts/with-test-postgres does)")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    engine = make_engine(url)
+    upgrade(engine)
+    work = Path(tempfile.mkdtemp(prefix=f"{name.replace(' ', '-')}-"))
+    seeded = seed.seed(url, patients, work)
+    with engine.connect() as db:
+        before = {"rma": db.scalar(select(func.coalesce(func.max(Rma.id), 0))),
+                  "dispense": db.scalar(select(func.coalesce(func.max(Dispense.id), 0))),
+                  "started": datetime.now(UTC)}
+    engine.dispose()
+    return url, work, seeded, before
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--patients", type=int, default=600)
     args = parser.parse_args()
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        raise SystemExit("crash test: set TEST_DATABASE_URL to a new PostgreSQL database "
-                         "(scripts/with-test-postgres does)")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    url, work, seeded, before = prepared("crash test", args.patients)
     engine = make_engine(url)
-    upgrade(engine)
-    work = Path(tempfile.mkdtemp(prefix="crash-test-"))
-    seeded = seed.seed(url, args.patients, work)
-    with engine.connect() as db:
-        before = {"rma": db.scalar(select(func.coalesce(func.max(Rma.id), 0))),
-                  "dispense": db.scalar(select(func.coalesce(func.max(Dispense.id), 0))),
-                  "started": datetime.now(UTC)}
     key = (work / "api_key.txt").read_text().strip()
     bodies: queue.Queue = queue.Queue()
     for line in (work / "bodies.jsonl").read_text().splitlines():

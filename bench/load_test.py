@@ -18,30 +18,21 @@ exhausted pool answering 503 with `Retry-After` at once, not hanging) is tests/t
 
 import argparse
 import json
-import logging
 import os
 import secrets
 import sys
-import tempfile
 import time
 from argparse import Namespace
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import seed  # noqa: E402
-from crash_test import Journal, audit_verifies, check  # noqa: E402
+from crash_test import Journal, audit_verifies, check, prepared  # noqa: E402
 from servers import Server  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
 from wrk_runs import BENCH, wrk  # noqa: E402
-
-from compliance.db import make_engine  # noqa: E402
-from compliance.migrations.runner import upgrade  # noqa: E402
-from compliance.models import Dispense, Rma  # noqa: E402
 
 P95_MS = 500
 ERROR_SHARE = 0.001
@@ -54,23 +45,10 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     args = parser.parse_args()
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        raise SystemExit("load test: set TEST_DATABASE_URL to a new PostgreSQL database "
-                         "(scripts/with-test-postgres does)")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    engine = make_engine(url)
-    upgrade(engine)
-    work = Path(tempfile.mkdtemp(prefix="load-test-"))
-    seeded = seed.seed(url, args.patients, work)
+    url, work, seeded, before = prepared("load test", args.patients)
     bodies = [line for line in (work / "bodies.jsonl").read_text().splitlines()
               if '"1970-01-01"' not in line]
     (work / "right.jsonl").write_text("\n".join(bodies) + "\n")
-    with engine.connect() as db:
-        before = {"rma": db.scalar(select(func.coalesce(func.max(Rma.id), 0))),
-                  "dispense": db.scalar(select(func.coalesce(func.max(Dispense.id), 0))),
-                  "started": datetime.now(UTC)}
-    engine.dispose()
     env = os.environ | {"COMPLIANCE_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
                         "PUBLIC_URL": "https://rems.example.org", "DATABASE_URL": url}
     started = time.monotonic()

@@ -55,11 +55,7 @@ def sign_in(db: Session, *, email: str, password: str, address: str, now: dateti
     second step is passed, so codes are guessed under the same limits as passwords.
     """
     email = email.strip().lower()
-    verdict = throttle.check(db, email=email, address=address, now=now)
-    if not verdict.allowed:
-        audit.record(db, "login.throttled", "user", summary={"email": email})
-        db.commit()
-        raise too_many_attempts(verdict)
+    _refuse_if_throttled(db, email=email, address=address, now=now, summary={"email": email})
     user = db.scalar(select(User).where(User.email == email))
     right = verify_password(user.password_hash if user else None, password)
     ok = right and user is not None and user.is_active
@@ -109,11 +105,8 @@ def code_checked(db: Session, *, user: User, address: str, now: datetime,
     """Run an act that checks a second-factor code under the login throttle: a refused
     code counts as a failed sign-in, so codes are guessed no faster than passwords. A
     refusal is rolled back, recorded and committed; success is left to the caller."""
-    verdict = throttle.check(db, email=user.email, address=address, now=now)
-    if not verdict.allowed:
-        audit.record(db, "login.throttled", "user", user.id, actor_id=user.id)
-        db.commit()
-        raise too_many_attempts(verdict, "code")
+    _refuse_if_throttled(db, email=user.email, address=address, now=now, field="code",
+                         object_id=user.id, actor_id=user.id)
     try:
         return act()
     except Refused:
@@ -133,12 +126,8 @@ def sign_in_with_passkey(db: Session, *, credential: object, challenge: bytes, a
     found = passkeys.owner_of(db, credential)
     user = found[0] if found else None
     email = user.email if user else ""
-    verdict = throttle.check(db, email=email, address=address, now=now)
-    if not verdict.allowed:
-        audit.record(db, "login.throttled", "user", user.id if user else "",
-                     summary={"passkey": True})
-        db.commit()
-        raise too_many_attempts(verdict)
+    _refuse_if_throttled(db, email=email, address=address, now=now,
+                         object_id=user.id if user else "", summary={"passkey": True})
     try:
         if found is None:
             raise Refused(passkeys.NOT_RECOGNISED)
@@ -153,6 +142,19 @@ def sign_in_with_passkey(db: Session, *, credential: object, challenge: bytes, a
         raise
     _open_session(db, user, address=address, now=now, factor="passkey")
     return user
+
+
+def _refuse_if_throttled(db: Session, *, email: str, address: str, now: datetime,
+                         field: str = "", object_id: int | str = "",
+                         summary: dict | None = None, actor_id: int | None = None) -> None:
+    """Raise `Throttled` (audited and committed) when this address may not try this
+    account now: the one gate of passwords, codes and passkeys."""
+    verdict = throttle.check(db, email=email, address=address, now=now)
+    if not verdict.allowed:
+        audit.record(db, "login.throttled", "user", object_id, summary=summary,
+                     actor_id=actor_id)
+        db.commit()
+        raise too_many_attempts(verdict, field)
 
 
 def _open_session(db: Session, user: User, *, address: str, now: datetime,

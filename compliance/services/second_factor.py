@@ -69,6 +69,8 @@ def begin_enrollment(db: Session, *, user: User, now: datetime) -> TotpFactor:
         factor = TotpFactor(user_id=user.id, secret=pyotp.random_base32(), created_at=now)
         db.add(factor)
         db.flush()
+        audit.record(db, "second_factor.setup_started", "user", user.id, actor_id=user.id,
+                     actor_role=user.role)
     return factor
 
 

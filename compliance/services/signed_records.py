@@ -126,7 +126,7 @@ class Problem:
 def check(db: Session, batch: int = 500) -> list[Problem]:
     """Every signature held by a record, checked against that record."""
     problems = []
-    for kind_name, record, signature in _held(db, batch):
+    for kind_name, record, signature, entered in _held(db, batch):
         kind = KINDS[kind_name]
         where = f"{kind.record_type} #{record.id}"
         if signature is None:
@@ -138,16 +138,18 @@ def check(db: Session, batch: int = 500) -> list[Problem]:
         elif not signature.record_hash:
             problems.append(Problem(signature.id, where,
                                     "the signature carries no hash of what it signed"))
-        elif kind.stands(record) and \
-                digest(db, kind_name, record, signature.signed_at) != signature.record_hash:
+        elif kind.stands(record) and signature.record_hash != digest(
+                db, kind_name, record, signature.signed_at,
+                entered and entries(*entered, signature.signed_at)):
             problems.append(Problem(signature.id, where,
                                     "the record was changed after it was signed"))
     return problems
 
 
-def _held(db: Session, batch: int) -> Iterator[tuple[str, SignedRecord, Signature | None]]:
-    """(kind, record, signature) for every record column holding a signature, in batches
-    with their signatures loaded in one query each."""
+def _held(db: Session, batch: int) -> Iterator[tuple]:
+    """(kind, record, signature, its course's tests and methods or None) for every record
+    column holding a signature, in batches: a batch's signatures, and for the prescriber's
+    month its courses' entries, are each read in one query."""
     for kind_name, kind in KINDS.items():
         model = MODELS[kind.record_type]
         column = getattr(model, kind.column)
@@ -157,9 +159,22 @@ def _held(db: Session, batch: int) -> Iterator[tuple[str, SignedRecord, Signatur
             wanted = {getattr(record, kind.column) for record in records}
             found = {s.id: s for s in db.scalars(select(Signature).where(
                 Signature.id.in_(wanted)))}
+            entered = _entries_by_course(db, {r.course_id for r in records}) \
+                if kind.entries else {}
             for record in records:
-                yield kind_name, record, found.get(getattr(record, kind.column))
+                yield (kind_name, record, found.get(getattr(record, kind.column)),
+                       entered.get(record.course_id, ((), ())) if kind.entries else None)
             after = records[-1].id
+
+
+def _entries_by_course(db: Session, course_ids: set[int]) -> dict[int, tuple[list, list]]:
+    by_course: dict[int, tuple[list, list]] = {}
+    for model, fields, slot in ((PregnancyTest, TEST_FIELDS, 0),
+                                (ContraceptionMethod, METHOD_FIELDS, 1)):
+        for row in db.execute(select(model.course_id, *(getattr(model, f) for f in fields))
+                              .where(model.course_id.in_(course_ids))):
+            by_course.setdefault(row.course_id, ([], []))[slot].append(row)
+    return by_course
 
 
 def _moved(signature: Signature, kind_name: str) -> str:

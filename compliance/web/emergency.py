@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from compliance import clock
 from compliance.db import get_session
-from compliance.models import PatientProfile, User
+from compliance.models import PatientProfile
 from compliance.services import emergency_access
 from compliance.services.errors import Throttled
 from compliance.web import record_export
@@ -25,7 +25,7 @@ def access():
     if form.validate_on_submit():
         with form.refusals():
             grant = emergency_access.grant(
-                db, user=db.get(User, current_user.id), prescriber=current_prescriber(),
+                db, user=current_user.user, prescriber=current_prescriber(),
                 typed_id=form.patient_id.data, born=form.date_of_birth.data,
                 reason=form.reason.data, now=clock.now())
         if form.refused is None:

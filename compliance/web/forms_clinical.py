@@ -19,6 +19,7 @@ from wtforms.validators import InputRequired, Length, NoneOf, Optional
 
 from compliance.programs import category_choices, method_choices
 from compliance.web.forms import REQUIRED, ServiceForm
+from compliance.web.forms_pharmacy import FindPatientForm
 from workflows.facts import TestKind, TestResult, TestSetting
 
 CHOOSE = {"": "Choose…"}
@@ -193,13 +194,9 @@ PATIENT_FORMS = {
 }
 
 
-class EmergencyAccessForm(ServiceForm):
+class EmergencyAccessForm(FindPatientForm):
     """Break-glass: the card of another prescriber's patient, and why it is needed now."""
 
-    patient_id = StringField("Program patient ID", validators=[REQUIRED, Length(max=20)],
-                             description="From the patient's program card, e.g. "
-                                         "7KQ2M-XR4T9; the dash is optional.")
-    date_of_birth = DateField("Date of birth", validators=[InputRequired(DATE_MESSAGE)])
     reason = TextAreaField("Why you need this record now",
                            validators=[REQUIRED, Length(max=500)],
                            description="For example: covering for Dr. Rivera, the patient "

@@ -14,7 +14,7 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from compliance import clock
 from compliance.auth import public, roles_required
 from compliance.db import get_session
-from compliance.models import Role, User
+from compliance.models import Role
 from compliance.services import accounts, passkeys
 from compliance.services.errors import Refused, Throttled
 from compliance.web.auth import safe_next
@@ -38,7 +38,7 @@ def index():
 @bp.post("/account/passkeys/options")
 @roles_required(*Role)
 def add_options():
-    options, challenge = passkeys.registration_options(get_session(), user=_me())
+    options, challenge = passkeys.registration_options(get_session(), user=current_user.user)
     return _options(options, challenge)
 
 
@@ -47,7 +47,7 @@ def add_options():
 def add():
     db, body = get_session(), _body()
     try:
-        passkey = passkeys.register(db, user=_me(), credential=body.get("credential"),
+        passkey = passkeys.register(db, user=current_user.user, credential=body.get("credential"),
                                     challenge=_spend_challenge(), name=str(body.get("name", "")),
                                     now=clock.now())
     except Refused as exc:
@@ -64,7 +64,7 @@ def remove(passkey_id: int):
     db, form = get_session(), ActionForm()
     if form.validate_on_submit():
         with form.refusals():
-            passkey = passkeys.remove(db, user=_me(), passkey_id=passkey_id)
+            passkey = passkeys.remove(db, user=current_user.user, passkey_id=passkey_id)
             db.commit()
         if form.refused is None:
             flash(f"Passkey “{passkey.name}” removed; it no longer signs you in.", "success")
@@ -111,6 +111,3 @@ def _body() -> dict:
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else {}
 
-
-def _me() -> User:
-    return get_session().get(User, current_user.id)

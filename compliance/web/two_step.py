@@ -74,7 +74,7 @@ def enroll():
 @bp.get("/account/two-step")
 @roles_required(*Role)
 def settings():
-    db, user = get_session(), _me()
+    db, user = get_session(), current_user.user
     if not second_factor.is_enrolled(db, user.id):
         return _setup_page(db, user, CodeForm())
     return _settings_page(db, user, CodeForm(), CodeForm(prefix="off"))
@@ -83,7 +83,7 @@ def settings():
 @bp.post("/account/two-step/on")
 @roles_required(*Role)
 def turn_on():
-    db, user = get_session(), _me()
+    db, user = get_session(), current_user.user
     form = CodeForm()
     shown = _new_codes(form, user, second_factor.confirm_enrollment)
     return shown or _setup_page(db, user, form)
@@ -92,7 +92,7 @@ def turn_on():
 @bp.post("/account/two-step/recovery-codes")
 @roles_required(*Role)
 def replace_codes():
-    db, user = get_session(), _me()
+    db, user = get_session(), current_user.user
     form = CodeForm()
     shown = _new_codes(form, user, second_factor.new_recovery_codes)
     return shown or _settings_page(db, user, form, CodeForm(prefix="off"))
@@ -101,7 +101,7 @@ def replace_codes():
 @bp.post("/account/two-step/off")
 @roles_required(Role.PATIENT)
 def turn_off():
-    db, user = get_session(), _me()
+    db, user = get_session(), current_user.user
     form = CodeForm(prefix="off")
     if form.validate_on_submit():
         _checked(form, user, lambda: second_factor.turn_off(db, user=user, code=form.code.data,
@@ -189,6 +189,3 @@ def _page(template: str, form: CodeForm, **context):
         return page, 429, {"Retry-After": str(form.refused.retry_after)}
     return page, 422 if form.is_submitted() else 200
 
-
-def _me() -> User:
-    return get_session().get(User, current_user.id)
