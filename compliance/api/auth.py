@@ -38,35 +38,47 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 CHALLENGE = 'Bearer realm="api"'
 
 
-def pharmacy_system(view: Callable) -> Callable:
-    """Admit only calls with a live key of a certified pharmacy; audit every call."""
-    declared = view.operation.status
+Refuse = Callable[..., Response]  # (status, detail, *, kind, headers) -> the surface's error
 
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        db = get_session()
-        caller = _caller(db)
-        if caller is None:
-            return _answered(db, problem(401, "Send a valid API key: Authorization: Bearer "
-                                              "<key>.", kind="unauthenticated",
-                                         headers={"WWW-Authenticate": _challenge()}), None)
-        if not in_force(caller.pharmacy):
-            return _answered(db, problem(403, "This pharmacy's certification is not in force; "
-                                              "it cannot use the API.", kind="not-certified"),
-                             caller)
-        _touch(db, caller)
-        g.api_pharmacy = caller.pharmacy
-        call = _record_call(db, caller, declared)
-        try:
-            response = view(*args, **kwargs)
-        except Exception:
-            db.rollback()
-            _settled(db, call, Response(status=500), caller)
-            raise
-        return _settled(db, call, response, caller)
 
-    guarded.required_roles = frozenset({ROLE})
-    return guarded
+def keyed_pharmacy(refuse: Refuse, status: int = 200) -> Callable:
+    """`@pharmacy_system` for a surface with its own error format (FHIR's OperationOutcome,
+    NCPDP's Error): the same keys, certification check and audit, refusals in `refuse`."""
+
+    def decorator(view: Callable) -> Callable:
+        declared = getattr(getattr(view, "operation", None), "status", status)
+
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            db = get_session()
+            caller = _caller(db)
+            if caller is None:
+                return _answered(db, refuse(401, "Send a valid API key: Authorization: "
+                                                 "Bearer <key>.", kind="unauthenticated",
+                                            headers={"WWW-Authenticate": _challenge()}), None)
+            if not in_force(caller.pharmacy):
+                return _answered(db, refuse(403, "This pharmacy's certification is not in "
+                                                 "force; it cannot use the API.",
+                                            kind="not-certified"), caller)
+            _touch(db, caller)
+            g.api_pharmacy = caller.pharmacy
+            call = _record_call(db, caller, declared)
+            try:
+                response = view(*args, **kwargs)
+            except Exception:
+                db.rollback()
+                _settled(db, call, Response(status=500), caller)
+                raise
+            return _settled(db, call, response, caller)
+
+        guarded.required_roles = frozenset({ROLE})
+        return guarded
+
+    return decorator
+
+
+# Admit only calls with a live key of a certified pharmacy; audit every call.
+pharmacy_system = keyed_pharmacy(problem)
 
 
 def in_force(pharmacy) -> bool:
