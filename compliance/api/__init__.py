@@ -26,7 +26,7 @@ def index():
 def init_app(app: Flask) -> None:
     # Bearer keys, not cookies, authenticate API calls, so cross-site forgery does not apply.
     csrf.exempt(bp)
-    app.session_interface = BrowserSessionsOnly(bp.url_prefix)
+    app.session_interface = BrowserSessionsOnly()
     app.register_blueprint(bp)
 
 
