@@ -1,6 +1,7 @@
 """All tables, imported here so that `SQLModel.metadata` knows every one of them."""
 
 from .api_keys import ApiKey
+from .cds import CdsCard, CdsClient, CdsFeedback, CdsTokenUse, EhrPatientLink
 from .audit import AuditEvent, AuditLogIsAppendOnly, AuditSeal
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
@@ -26,11 +27,16 @@ __all__ = [
     "BankStatus",
     "CalendarFeed",
     "CategoryChange",
+    "CdsCard",
+    "CdsClient",
+    "CdsFeedback",
+    "CdsTokenUse",
     "CertificationStatus",
     "ContraceptionMethod",
     "Course",
     "Cycle",
     "Dispense",
+    "EhrPatientLink",
     "EmergencyAccess",
     "IdempotencyKey",
     "Invitation",
