@@ -83,7 +83,7 @@ def _verified_claims(token: str, client: CdsClient, *, audience: str, now: datet
         raise Refused("The token's audience (aud) is not this service's URL.") from None
     except jwt.MissingRequiredClaimError as missing:
         raise Refused(f"The token lacks the {missing.claim} claim.") from None
-    except (jwt.PyJWTError, ValueError):
+    except (jwt.PyJWTError, ValueError, TypeError):  # TypeError: a key of another algorithm
         raise Refused("The token's signature does not verify with the client's key.") from None
     _check_times(claims, now)
     return claims

@@ -71,14 +71,14 @@ def _by_name_and_birth(db: Session, prescriber: PrescriberProfile,
     born, names = _birth_date(patient), _names(patient)
     if born is None or not names:
         return None
-    candidates = set()
+    candidates = {}
     for given, family in names:
-        candidates.update(db.scalars(select(PatientProfile).where(
+        candidates.update((p.id, p) for p in db.scalars(select(PatientProfile).where(
             PatientProfile.prescriber_id == prescriber.id,
             PatientProfile.date_of_birth == born,
             PatientProfile.given_name == given,
             PatientProfile.family_name == family)))
-    return candidates.pop() if len(candidates) == 1 else None
+    return next(iter(candidates.values())) if len(candidates) == 1 else None
 
 
 def _birth_date(patient: dict) -> date | None:

@@ -1,8 +1,8 @@
 """All tables, imported here so that `SQLModel.metadata` knows every one of them."""
 
 from .api_keys import ApiKey
-from .cds import CdsCard, CdsClient, CdsFeedback, CdsTokenUse, EhrPatientLink
 from .audit import AuditEvent, AuditLogIsAppendOnly, AuditSeal
+from .cds import CdsCard, CdsClient, CdsFeedback, CdsTokenUse, EhrPatientLink
 from .courses import CategoryChange, ContraceptionMethod, Course, PregnancyTest
 from .cycles import Cycle, QuizAttempt
 from .emergency import EmergencyAccess
