@@ -46,12 +46,13 @@ BLUEPRINT_ROLE = {"admin": "admin", "question_banks": "admin", "prescriber": "pr
 # Every signed-in role lands on these too.
 SHARED_PAGES = {"auth.index", "auth.login", "auth.change_password", "auth.forgot_password",
                 "account.emails", "two_step.settings", "passkeys.index"}
-# Not a role's page: API-key clients, calendar apps, static files, links that need an
-# emailed token, the code step between a password and a session (test_second_factor), and
-# another prescriber's patient read under emergency access (test_emergency_access).
+# Not a role's page: API-key clients (the JSON API, FHIR), calendar apps, static files, links
+# that need an emailed token, the code step between a password and a session
+# (test_second_factor), and another prescriber's patient read under emergency access
+# (test_emergency_access).
 NOT_ROLE_PAGES = {"static", "auth.accept_invitation", "auth.reset_password", "two_step.code",
                   "two_step.enroll", "emergency.record", "emergency.record_json"}
-NOT_ROLE_BLUEPRINTS = {"api", "feeds"}
+NOT_ROLE_BLUEPRINTS = {"api", "feeds", "fhir"}
 FIND = "/pharmacist/patients/find"
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 

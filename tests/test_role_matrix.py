@@ -161,7 +161,8 @@ def _expected(role: str, url: str, allowed) -> str:
 def _guarded(app, method: str) -> dict[str, frozenset]:
     return {rule.endpoint: app.view_functions[rule.endpoint].required_roles
             for rule in app.url_map.iter_rules()
-            if method in rule.methods and not rule.endpoint.startswith("api.")  # test_api.py
+            if method in rule.methods  # pharmacy keys: test_api, test_fhir, test_ncpdp
+            and not rule.endpoint.startswith(("api.", "fhir.", "ncpdp."))
             and getattr(app.view_functions[rule.endpoint], "required_roles", None)}
 
 

@@ -1,8 +1,20 @@
-"""Error pages in the shared layout, and problem+json under /api/."""
+"""Error pages in the shared layout; under a machine surface's prefix, that surface's format
+(problem+json under /api/, OperationOutcome under /fhir/r4, ...), registered by the surface."""
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -21,6 +33,7 @@ ENDED = {
 
 
 def init_app(app: Flask) -> None:
+    error_format(app, "/api/", problem)
     app.register_error_handler(CSRFError, _csrf_failed)
     app.register_error_handler(PoolTimeout, _busy)
     app.register_error_handler(HTTPException, _http_error)
@@ -28,15 +41,23 @@ def init_app(app: Flask) -> None:
     login_manager.unauthorized_handler(_sign_in_first)
 
 
-def _wants_problem() -> bool:
-    return request.path.startswith("/api/")
+def error_format(app: Flask, prefix: str, render: Callable[..., Response]) -> None:
+    """Answer errors under `prefix` with `render(status, detail, *, headers=...)`."""
+    app.extensions.setdefault("error_formats", {})[prefix] = render
+
+
+def _machine_format() -> Callable[..., Response] | None:
+    formats = current_app.extensions.get("error_formats", {})
+    return next((render for prefix, render in formats.items()
+                 if request.path.startswith(prefix)), None)
 
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
-    if _wants_problem():
-        return problem(status, exc.description or "", headers=headers)
+    render = _machine_format()
+    if render is not None:
+        return render(status, exc.description or "", headers=headers)
     return render_template("errors/error.html", error=exc, status=status), status, headers
 
 
@@ -60,9 +81,10 @@ def _unexpected(exc: Exception):
 
 
 def _sign_in_first():
-    if _wants_problem():
-        return problem(401, "Authentication is required.",
-                       headers={"WWW-Authenticate": 'Bearer realm="api"'})
+    render = _machine_format()
+    if render is not None:
+        return render(401, "Authentication is required.",
+                      headers={"WWW-Authenticate": 'Bearer realm="api"'})
     reason = g.get("session_end_reason")
     flash(ENDED.get(reason, "Please sign in to continue."), "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
