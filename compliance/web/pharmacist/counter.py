@@ -165,11 +165,8 @@ def patient_page(patient: PatientProfile, form: RmaRequestForm, *, status: int =
                        .order_by(Course.id.desc()).limit(1))
     blocking, open_rma = [], None
     if course is not None:
-        blocking = reasons(eligibility.next_fill(db, pharmacy=site, course=course,
-                                                 now=clock.now()).reasons)
-        open_rma = db.scalar(select(Rma).where(
-            Rma.course_id == course.id, Rma.pharmacy_id == site.id,
-            Rma.status == "issued").order_by(Rma.id.desc()).limit(1))
+        found = eligibility.next_fill(db, pharmacy=site, course=course, now=clock.now())
+        blocking, open_rma = reasons(found.reasons), found.open_rma
     prescriber = db.execute(select(User.name, PrescriberProfile.npi).join(
         PrescriberProfile, PrescriberProfile.user_id == User.id)
         .where(PrescriberProfile.id == patient.prescriber_id)).first()
