@@ -67,6 +67,11 @@ FORM_ROUTES = {
     "admin.reactivate_user": ("admin", "/admin/users/{invited_user}/reactivate", {}),
     "admin.reissue_invitation": ("admin", "/admin/users/{invited_user}/invitation", {}),
     "admin.send_reset": ("admin", "/admin/users/{invited_user}/reset", {}),
+    "cds_admin.clients_page": ("admin", "/admin/cds-clients", {
+        "name": "Clinic EHR", "issuer": "https://ehr.example.org",
+        "jwks_url": "https://ehr.example.org/jwks"}),
+    "cds_links.link_patient": ("prescriber", "/prescriber/patients/{invited}/ehr-identifier",
+                               {"ehr-ehr_identifier": "urn:oid:1.2|77"}),
     "prescriber.new_patient": ("prescriber", "/prescriber/patients/new", {
         "given_name": "New", "family_name": "Patient", "date_of_birth": "2000-01-01",
         "email": "new.patient@example.com", "category": "cannot_get_pregnant", "weight_kg": "70",
@@ -119,8 +124,8 @@ def places(factory):
 def test_table_covers_every_form_route(app):
     """Does the CSRF table list every route that accepts a POST?"""
     posting = {rule.endpoint for rule in app.url_map.iter_rules()
-               if "POST" in rule.methods  # bearer keys, no cookies: CSRF does not apply
-               and not rule.endpoint.startswith(("api.", "fhir.", "ncpdp."))}
+               if "POST" in rule.methods  # keys and JWTs, no cookies: CSRF does not apply
+               and not rule.endpoint.startswith(("api.", "fhir.", "ncpdp.", "cds."))}
     assert set(FORM_ROUTES) == posting
 
 

@@ -41,18 +41,19 @@ from tests.pharmacy_helpers import issue, signed_in
 ROLES = ("prescriber", "patient", "pharmacist", "admin")
 SHARED = "shared"
 # Whose pages each blueprint holds; a blueprint missing here fails the coverage test.
-BLUEPRINT_ROLE = {"admin": "admin", "question_banks": "admin", "prescriber": "prescriber",
+BLUEPRINT_ROLE = {"admin": "admin", "question_banks": "admin", "cds_admin": "admin",
+                  "cds_links": "prescriber", "prescriber": "prescriber",
                   "patient": "patient", "pharmacist": "pharmacist", "emergency": "prescriber"}
 # Every signed-in role lands on these too.
 SHARED_PAGES = {"auth.index", "auth.login", "auth.change_password", "auth.forgot_password",
                 "account.emails", "two_step.settings", "passkeys.index"}
-# Not a role's page: API-key clients (the JSON API, FHIR), calendar apps, static files, links
-# that need an emailed token, the code step between a password and a session
+# Not a role's page: API-key and EHR clients (the JSON API, FHIR, CDS Hooks), calendar apps,
+# static files, links that need an emailed token, the code step between a password and a session
 # (test_second_factor), and another prescriber's patient read under emergency access
 # (test_emergency_access).
 NOT_ROLE_PAGES = {"static", "auth.accept_invitation", "auth.reset_password", "two_step.code",
                   "two_step.enroll", "emergency.record", "emergency.record_json"}
-NOT_ROLE_BLUEPRINTS = {"api", "feeds", "fhir"}
+NOT_ROLE_BLUEPRINTS = {"api", "feeds", "fhir", "cds"}
 FIND = "/pharmacist/patients/find"
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 

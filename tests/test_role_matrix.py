@@ -58,6 +58,7 @@ GET_ROUTES = {
     "patient.calendar_page": ("/patient/calendar", {"patient"}),
     "patient.card": ("/patient/card", {"patient"}),
     "question_banks.index": ("/admin/question-banks/", {"admin"}),
+    "cds_admin.clients_page": ("/admin/cds-clients", {"admin"}),
     "question_banks.new": ("/admin/question-banks/new", {"admin"}),
     "question_banks.show": ("/admin/question-banks/{bank}", {"admin"}),
     "pharmacist.find_patient": ("/pharmacist/patients/find", {"pharmacist"}),
@@ -114,6 +115,8 @@ POST_ROUTES = {
     "patient.start_calendar": ("/patient/calendar/address", {"patient"}),
     "patient.stop_calendar": ("/patient/calendar/address/stop", {"patient"}),
     "question_banks.new": ("/admin/question-banks/new", {"admin"}),
+    "cds_admin.clients_page": ("/admin/cds-clients", {"admin"}),
+    "cds_links.link_patient": ("/prescriber/patients/{patient}/ehr-identifier", {"prescriber"}),
     "question_banks.activate": ("/admin/question-banks/{bank}/activate", {"admin"}),
     "pharmacist.find_patient": ("/pharmacist/patients/find", {"pharmacist"}),
     "pharmacist.request_rma": ("/pharmacist/rma-requests", {"pharmacist"}),
@@ -161,8 +164,8 @@ def _expected(role: str, url: str, allowed) -> str:
 def _guarded(app, method: str) -> dict[str, frozenset]:
     return {rule.endpoint: app.view_functions[rule.endpoint].required_roles
             for rule in app.url_map.iter_rules()
-            if method in rule.methods  # pharmacy keys: test_api, test_fhir, test_ncpdp
-            and not rule.endpoint.startswith(("api.", "fhir.", "ncpdp."))
+            if method in rule.methods  # keys, JWTs: test_api, test_fhir, test_ncpdp, test_cds_hooks
+            and not rule.endpoint.startswith(("api.", "fhir.", "ncpdp.", "cds."))
             and getattr(app.view_functions[rule.endpoint], "required_roles", None)}
 
 

@@ -5,11 +5,12 @@ from compliance.models import Role
 # Adding a public route must be a conscious decision: list it here.
 PUBLIC = {"static", "auth.index", "auth.login", "auth.accept_invitation", "auth.forgot_password",
           "auth.reset_password", "api.index", "api.openapi", "fhir.metadata", "fhir.published",
+          "cds.discovery",
           "feeds.calendar_feed",
           "two_step.code", "two_step.enroll", "passkeys.sign_in_options", "passkeys.sign_in"}
-# Pharmacy systems authenticate with bearer keys, not as people: their audience is not a
+# Pharmacy systems (bearer keys) and EHRs (signed JWTs) are not people: their audience is not a
 # user role (and must not widen the user-role check constraint).
-MACHINE_AUDIENCES = {"pharmacy_system"}
+MACHINE_AUDIENCES = {"pharmacy_system", "cds_client"}
 
 
 def _views(app):

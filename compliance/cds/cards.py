@@ -84,7 +84,9 @@ def course_cards(view: CourseView, *, patient_id: int, ehr_patient: str | None,
     name = view.program.name
     page = public_url("prescriber.patient", patient_id=patient_id)
     cards = []
-    unmet = view.decision.unmet
+    # No pharmacy is known when an order is signed: what only a pharmacy can do (its
+    # certification, refill timing) is not the prescriber's step; the planner dates it.
+    unmet = tuple(f for f in view.decision.unmet if f.actor is not Actor.PHARMACY)
     if unmet:
         cards.append(_requirements(name, unmet, page, ehr_patient, practitioner,
                                    medication_request, now))

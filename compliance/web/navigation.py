@@ -8,7 +8,8 @@ from compliance.web.forms import LogoutForm
 NAVIGATION = {
     Role.ADMIN: [("admin.home", "Overview"), ("admin.prescribers", "Prescribers"),
                  ("admin.pharmacies", "Pharmacies"), ("admin.users", "Accounts"),
-                 ("question_banks.index", "Question banks")],
+                 ("question_banks.index", "Question banks"),
+                 ("cds_admin.clients_page", "EHR clients")],
     Role.PRESCRIBER: [("prescriber.home", "My patients"),
                       ("prescriber.new_patient", "Register a patient")],
     Role.PHARMACIST: [("pharmacist.home", "Open RMAs"),
