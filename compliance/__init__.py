@@ -35,7 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from compliance import api, cds, cli, db, fhir, mailer, programs, web
+    from compliance import api, cds, cli, db, fhir, mailer, ncpdp, programs, web
     from compliance.extensions import csrf, login_manager
     from compliance.security import bodies, headers, overload
 
@@ -50,5 +50,6 @@ def _init_extensions(app: Flask) -> None:
     web.init_app(app)
     api.init_app(app)
     fhir.init_app(app)
+    ncpdp.init_app(app)
     cds.init_app(app)
     cli.init_app(app)

@@ -1,6 +1,7 @@
 """One decision behind every surface: the same dated scenarios asked through the JSON API,
-FHIR `$rems-etasu`, the pharmacist's counter page and the prescriber's CDS Hooks cards
-agree on whether a fill can be authorized, on the reasons, and on the DNDPA."""
+FHIR `$rems-etasu`, an NCPDP REMSInitiationRequest, the pharmacist's counter page and the
+prescriber's CDS Hooks cards agree on whether a fill can be authorized, on the reasons, and
+on the DNDPA."""
 
 import html
 import json
@@ -9,6 +10,7 @@ from datetime import date
 
 import freezegun
 import pytest
+from lxml import etree
 
 from compliance.services import rma
 from tests.api_helpers import issued_rma, pharmacy_system
@@ -26,6 +28,7 @@ from tests.course_helpers import (
 from tests.form_helpers import fast_sign_in
 from tests.test_fhir import URL as ETASU
 from tests.test_fhir import golden, guidance, nested, ours, requirements
+from tests.test_ncpdp import for_world
 from workflows.pharmacy_reasons import SENTENCES
 
 pytestmark = pytest.mark.db
@@ -92,6 +95,20 @@ def through_fhir(client, system, world) -> Answer:
                   date.fromisoformat(closes["valueDateTime"][:10]) if closes else None)
 
 
+def through_ncpdp(client, system, world) -> Answer:
+    response = client.post("/ncpdp/script",
+                           data=for_world(world, "rems-initiation-request.xml").encode(),
+                           headers={**system.headers, "Content-Type": "application/xml"})
+    assert response.status_code == 200
+    opened = etree.fromstring(response.get_data()).find(
+        "Body/REMSInitiationResponse/Response/ResponseStatus/Open")
+    closes = opened.findtext("AuthorizationPeriod/ExpirationDate/Date")
+    return Answer(opened.findtext("Eligible") == "true",
+                  frozenset(u.findtext("DeniedReasonCode")
+                            for u in opened.findall("UnmetRequirement")),
+                  date.fromisoformat(closes) if closes else None)
+
+
 def through_counter(client, pharmacist, world) -> frozenset[str]:
     """The pharmacy sentences the counter page shows for the patient."""
     page = client.post(FIND, data={"csrf_token": csrf_token(client, FIND),
@@ -132,6 +149,7 @@ def test_every_surface_gives_the_same_decision(app, db, factory, client, scenari
         api = through_json(client, system, world)
         assert api == expected
         assert through_fhir(client, system, world) == api
+        assert through_ncpdp(client, system, world) == api
         fast_sign_in(client, db, pharmacist)
         assert through_counter(client, pharmacist, world) == api.reasons
         with app.test_request_context():

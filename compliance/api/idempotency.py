@@ -53,22 +53,31 @@ def idempotent(view: Callable | None = None, *, required: bool = False) -> Calla
         if not KEY_PATTERN.fullmatch(key):
             return problem(400, f"{HEADER} must be 1 to 255 visible ASCII characters.",
                            kind="invalid-idempotency-key")
-        claimed = _claim(g.api_pharmacy.id, key, _fingerprint(), clock.now())
-        if isinstance(claimed, Response):
-            return claimed
-        try:
-            response = view(*args, **kwargs)
-        except Exception:
-            get_session().rollback()
-            _release(claimed)
-            raise
-        if response.status_code >= 500:
-            _release(claimed)
-        else:
-            _complete(claimed, response)
-        return response
+        return once(key, lambda: view(*args, **kwargs))
 
     return wrapper
+
+
+def once(key: str, answer: Callable[[], Response], *, refuse: Callable = problem,
+         named: str = HEADER) -> Response:
+    """Answer this pharmacy's request under `key` once: a retry gets the stored answer.
+
+    `refuse` renders the refusals (a reused key, one still in flight) in the surface's
+    format, and `named` is what the key is called there (NCPDP's MessageID)."""
+    claimed = _claim(g.api_pharmacy.id, key, _fingerprint(), clock.now(), refuse, named)
+    if isinstance(claimed, Response):
+        return claimed
+    try:
+        response = answer()
+    except Exception:
+        get_session().rollback()
+        _release(claimed)
+        raise
+    if response.status_code >= 500:
+        _release(claimed)
+    else:
+        _complete(claimed, response)
+    return response
 
 
 def _fingerprint() -> str:
@@ -81,7 +90,8 @@ def _fingerprint() -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n".encode() + body).hexdigest()
 
 
-def _claim(pharmacy_id: int, key: str, fingerprint: str, now: datetime) -> int | Response:
+def _claim(pharmacy_id: int, key: str, fingerprint: str, now: datetime, refuse: Callable,
+           named: str) -> int | Response:
     """The id of the claimed key row, or the answer for a key already used."""
     with Session(get_engine()) as db:
         for _attempt in range(2):  # a second try only after forgetting an expired key
@@ -96,24 +106,24 @@ def _claim(pharmacy_id: int, key: str, fingerprint: str, now: datetime) -> int |
             first = db.scalar(select(IdempotencyKey).where(
                 IdempotencyKey.pharmacy_id == pharmacy_id, IdempotencyKey.key == key))
             if first is None:  # released between our insert and this read: the client may retry
-                return _in_flight()
+                return _in_flight(refuse, named)
             if first.created_at >= now - RETENTION:
-                return _answer_for(db, first, fingerprint, now)
+                return _answer_for(db, first, fingerprint, now, refuse, named)
             _forget(db, first)
-        return _in_flight()
+        return _in_flight(refuse, named)
 
 
-def _answer_for(db: Session, first: IdempotencyKey, fingerprint: str,
-                now: datetime) -> int | Response:
+def _answer_for(db: Session, first: IdempotencyKey, fingerprint: str, now: datetime,
+                refuse: Callable, named: str) -> int | Response:
     """A key in use: the stored answer, 422 for another body, or 409 while in flight."""
     if first.request_hash != fingerprint:
-        return problem(422, f"This {HEADER} was already used for a different request; "
-                            "use a new key for a new request.", kind="idempotency-key-reused")
+        return refuse(422, f"This {named} was already used for a different request; "
+                           "use a new one for a new request.", kind="idempotency-key-reused")
     if first.state == KeyState.DONE:
         return _replay(first)
     if first.created_at < now - LEASE and _take_over(db, first, now):
         return first.id
-    return _in_flight()
+    return _in_flight(refuse, named)
 
 
 def _forget(db: Session, row: IdempotencyKey) -> None:
@@ -138,9 +148,9 @@ def _take_over(db: Session, row: IdempotencyKey, now: datetime) -> bool:
     return taken.rowcount == 1
 
 
-def _in_flight() -> Response:
-    return problem(409, f"A request with this {HEADER} is still being handled; retry shortly.",
-                   kind="request-in-flight", headers={"Retry-After": "1"})
+def _in_flight(refuse: Callable, named: str) -> Response:
+    return refuse(409, f"A request with this {named} is still being handled; retry shortly.",
+                  kind="request-in-flight", headers={"Retry-After": "1"})
 
 
 def _replay(row: IdempotencyKey) -> Response:
