@@ -54,7 +54,9 @@ AWAITING_VISIT = {
     "pharmacist.rma": "needs an authorized RMA of the world's pharmacy",
 }
 # Whole blueprints that are not pages. (auth.logout is POST-only, so it never shows up.)
-SKIP_BLUEPRINTS = {"api": "the JSON API for pharmacy and EHR systems"}
+SKIP_BLUEPRINTS = {"api": "the JSON API for pharmacy systems",
+                   "fhir": "FHIR resources for pharmacy systems",
+                   "cds": "CDS Hooks discovery, JSON for the prescriber's EHR"}
 # Calendar downloads (`.ics`) and record downloads (`.json`) are files, not pages.
 SKIP_SUFFIXES = (".ics", ".json")
 ERROR_BORDER = "rgb(179, 38, 30)"  # --error in app.css
@@ -143,6 +145,8 @@ PAGES = [
     Visit("admin-patient-record", "admin.patient_record", "admin",
           "/admin/users/{cast.patient_user.id}/record"),
     Visit("admin-question-banks", "question_banks.index", "admin", "/admin/question-banks/"),
+    Visit("admin-cds-clients", "cds_admin.clients_page", "admin", "/admin/cds-clients",
+          empty_form=True),
     Visit("admin-question-bank-new", "question_banks.new", "admin",
           "/admin/question-banks/new", empty_form=True),
     Visit("admin-question-bank", "question_banks.show", "admin",
