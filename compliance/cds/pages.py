@@ -96,6 +96,6 @@ def _link(profile, identifier: str) -> None:
 @links_bp.app_context_processor
 def _ehr_link_form() -> dict:
     """The empty link form for the patient page, unless a refused one was handed in."""
-    if request.endpoint not in ("prescriber.patient", "cds_links.link_patient"):
+    if request.blueprint not in ("prescriber", "cds_links"):  # any page that shows a chart
         return {}
     return {"ehr_form": g.get("cds_ehr_form") or EhrLinkForm(prefix="ehr", formdata=None)}
