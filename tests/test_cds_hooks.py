@@ -225,6 +225,19 @@ def test_a_failing_fhir_server_gets_a_clear_answer(client, world, stub):
     assert "Patient/pat017" in answer.get_json()["message"]
 
 
+@pytest.mark.parametrize("server", ["http://ehr.example.org/r4", "ftp://127.0.0.1/r4",
+                                    "file:///etc/passwd"])
+def test_the_ehr_token_is_never_sent_in_the_clear(client, world, stub, server):
+    """A fhirServer that is not https (or this machine) is refused before any request."""
+    body = hook_request("patient-view", npi=world.npi)
+    del body["prefetch"]["patient"]
+    body.update(fhirServer=server, fhirAuthorization={"access_token": stub.token})
+    with freezegun.freeze_time(at(21)):
+        answer = call(client, "patient-view", body)
+    assert answer.status_code == 412 and "https" in answer.get_json()["message"]
+    assert stub.seen == []
+
+
 # --- matching ---------------------------------------------------------------------------
 
 

@@ -6,10 +6,12 @@ view answers with; nothing here raises anything else.
 """
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
 TIMEOUT = httpx.Timeout(3.0, connect=2.0)
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # What each service asks the EHR to send; the same keys are fetched when missing.
 PATIENT = ("patient", "Patient/{{context.patientId}}")
@@ -60,8 +62,9 @@ def _resource(value) -> dict | None:
 def _fetch(body: dict, missing: dict) -> dict:
     server, auth = body.get("fhirServer"), body.get("fhirAuthorization") or {}
     token = auth.get("access_token") if isinstance(auth, dict) else None
-    if not isinstance(server, str) or not server.startswith(("https://", "http://")):
-        raise FetchFailed("Prefetch is incomplete and no fhirServer was sent to fetch from.")
+    if not isinstance(server, str) or not _secure(server):
+        raise FetchFailed("Prefetch is incomplete and no https fhirServer was sent to fetch "
+                          "from.")
     if not isinstance(token, str) or not token:
         raise FetchFailed("Prefetch is incomplete and fhirAuthorization has no access_token.")
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
@@ -70,6 +73,13 @@ def _fetch(body: dict, missing: dict) -> dict:
         for key, reference in missing.items():
             fetched[key] = _get(http, server.rstrip("/") + "/" + reference, reference)
     return fetched
+
+
+def _secure(server: str) -> bool:
+    """https, or plain http to this machine only: the EHR's token must not cross a network
+    in the clear (CDS Hooks asks for TLS)."""
+    url = urlsplit(server)
+    return url.scheme == "https" or (url.scheme == "http" and url.hostname in LOOPBACK)
 
 
 def _get(http: httpx.Client, url: str, reference: str) -> dict:
